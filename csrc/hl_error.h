@@ -1,0 +1,35 @@
+/* hl_error.h: how hotline reports failure.
+ * Misuse (a wrong argument, a closed socket) raises a Lua error. A failure
+ * of the system returns nil, message, code: the system's message in lower
+ * case and the errno's symbolic name, as in nil, "connection refused",
+ * "ECONNREFUSED". Two outcomes have fixed words: nil, "closed" at the end
+ * of a stream and nil, "timeout", "ETIMEDOUT" when a wait runs out.
+ * Inside the primitives, would-block is not a failure: they return
+ * nil, "wantread" or nil, "wantwrite" and the Lua layer decides whether to
+ * wait, to yield or to report a timeout.
+ * SPDX-License-Identifier: MIT */
+#ifndef HL_ERROR_H
+#define HL_ERROR_H
+
+#include <stddef.h>
+#include "hl_compat.h"
+
+#define HL_WANTREAD "wantread"
+#define HL_WANTWRITE "wantwrite"
+
+int hl_error_push(lua_State *L, int err);
+int hl_error_pushgai(lua_State *L, int gaierr, int syserr);
+int hl_error_pushmsg(lua_State *L, const char *msg, const char *code);
+int hl_error_closed(lua_State *L);
+int hl_error_want(lua_State *L, const char *want);
+const char *hl_error_name(int err);
+
+/* Argument checks that reject NaN, infinities and out-of-range numbers
+ * before any conversion, so no input can reach undefined behaviour. */
+size_t hl_checksize(lua_State *L, int arg, size_t max);
+size_t hl_optsize(lua_State *L, int arg, size_t def, size_t max);
+double hl_checkseconds(lua_State *L, int arg); /* nil gives -1: forever */
+
+void hl_error_open(lua_State *L, int module);
+
+#endif

@@ -1,0 +1,73 @@
+/* hl_wait.c: waitfd, sleep and monotime (see hl_wait.h).
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <time.h>
+
+#include "hl_error.h"
+#include "hl_socket.h"
+#include "hl_wait.h"
+
+static const char *const want_names[] = {"wantread", "wantwrite", NULL};
+
+static int to_ms(double seconds) {
+  if (seconds <= 0) return 0;
+  return seconds * 1e3 >= INT_MAX ? INT_MAX : (int)ceil(seconds * 1e3);
+}
+
+/* hotline.core.waitfd(s, "wantread" | "wantwrite" [, seconds])
+ * -> true | nil, "timeout", "ETIMEDOUT" | nil, msg, code.
+ * Signals do not end the wait early: it resumes with the time left. */
+static int lib_waitfd(lua_State *L) {
+  const hl_ctx *ctx = hl_ctx_get(L);
+  hl_socket *s = hl_socket_checkopen(L, 1);
+  int write = luaL_checkoption(L, 2, NULL, want_names);
+  double timeout = hl_checkseconds(L, 3), deadline = 0, t0;
+  struct pollfd pfd;
+  int rc, err;
+  if (timeout > 0) deadline = hl_monotime() + timeout;
+  pfd.fd = s->fd;
+  pfd.events = write ? POLLOUT : POLLIN;
+  do {
+    pfd.revents = 0;
+    t0 = hl_trace_start(ctx);
+    rc = poll(&pfd, 1, timeout < 0 ? -1 : to_ms(deadline - hl_monotime()));
+    err = errno;
+    if (t0) hl_trace_end(t0, "poll", s->fd, rc, hl_error_name(err), "%s",
+                         write ? "w" : "r");
+  } while (rc < 0 && err == EINTR);
+  if (rc < 0) return hl_error_push(L, err);
+  if (rc == 0) return hl_error_pushmsg(L, "timeout", "ETIMEDOUT");
+  if (!write) s->flags &= ~HL_DRAINED;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* hotline.core.sleep(seconds): blocks the process; tasks use the loop. */
+static int lib_sleep(lua_State *L) {
+  double t = hl_checkseconds(L, 1);
+  struct timespec req, left;
+  luaL_argcheck(L, t >= 0, 1, "seconds expected");
+  req.tv_sec = (time_t)t;
+  req.tv_nsec = (long)((t - (double)req.tv_sec) * 1e9);
+  while (nanosleep(&req, &left) < 0 && errno == EINTR) req = left;
+  return 0;
+}
+
+static int lib_monotime(lua_State *L) {
+  lua_pushnumber(L, hl_monotime());
+  return 1;
+}
+
+static const luaL_Reg wait_funcs[] = {
+  {"waitfd", lib_waitfd},
+  {"sleep", lib_sleep},
+  {"monotime", lib_monotime},
+  {NULL, NULL}
+};
+
+void hl_wait_open(lua_State *L) {
+  hl_register(L, wait_funcs);
+}

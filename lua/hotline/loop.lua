@@ -1,0 +1,392 @@
+-- hotline.loop: the coroutine scheduler and the one wait point.
+--
+-- A task is a coroutine. When a socket call inside a task would block, the
+-- call's Lua wrapper asks loop.wait for the socket; inside a task wait
+-- registers the task as the socket's reader or writer and yields, and the
+-- loop resumes it when the poller reports the socket ready, when its
+-- deadline passes, or when another task closes the socket. Outside any task
+-- wait blocks the process in core.waitfd. The socket call is the same code
+-- either way; only the waiting differs.
+--
+-- Per wait nothing is allocated: waiters live in tables keyed by socket,
+-- deadlines in a binary heap of tasks, and the poller's iterator reuses its
+-- event array.
+
+local core = require "hotline.core"
+
+local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
+local coroutine_running, coroutine_status = coroutine.running, coroutine.status
+local coroutine_yield = coroutine.yield
+local now, waitfd = core.monotime, core.waitfd
+local traceback = debug.traceback
+local select, type, tostring, error = select, type, tostring, error
+local unpack = table.unpack or unpack -- luacheck: compat
+
+local loop = {}
+
+local WAITING = {}   -- what a task yields when it waits through us
+
+local poller         -- made on first use, so a forked child can make its own
+local current        -- the task running now, or nil
+local ntasks = 0     -- tasks alive
+local nwaiting = 0   -- tasks waiting for a socket (the poller can wake them)
+local stopping = false
+
+local readers = {}   -- socket -> the task waiting to read it
+local writers = {}   -- socket -> the task waiting to write it
+local waited = {}    -- task -> the socket it waits for, while a deadline runs
+local suspended = {} -- tasks parked in loop.suspend
+
+-- Runnable tasks: a ring of (task, value to resume it with).
+local queue_task, queue_value = {}, {}
+local queue_head, queue_tail = 1, 0
+
+-- Deadlines: a binary heap of tasks ordered by due[task].
+local heap, due, slot = {}, {}, {}
+local heap_size = 0
+
+-- Exit hooks: exit_hook[task](exit_arg[task], ok, message) when it ends.
+local exit_hook, exit_arg = {}, {}
+
+local on_error = function(message)
+  io.stderr:write("hotline: task failed: ", tostring(message), "\n")
+end
+
+local signal_handlers = {}   -- signal name -> function
+local signal_fd              -- the self-pipe's read end, once catching
+
+local function get_poller()
+  if not poller then
+    poller = assert(core.poller(os.getenv("HOTLINE_POLLER")))
+  end
+  return poller
+end
+
+-- Heap ----------------------------------------------------------------
+
+local function heap_swap(i, j)
+  local a, b = heap[i], heap[j]
+  heap[i], heap[j] = b, a
+  slot[b], slot[a] = i, j
+end
+
+local function heap_up(i)
+  while i > 1 do
+    local parent = (i - i % 2) / 2
+    if due[heap[parent]] <= due[heap[i]] then return end
+    heap_swap(i, parent)
+    i = parent
+  end
+end
+
+local function heap_down(i)
+  while true do
+    local left, smallest = 2 * i, i
+    if left <= heap_size and due[heap[left]] < due[heap[smallest]] then
+      smallest = left
+    end
+    if left + 1 <= heap_size and due[heap[left + 1]] < due[heap[smallest]] then
+      smallest = left + 1
+    end
+    if smallest == i then return end
+    heap_swap(i, smallest)
+    i = smallest
+  end
+end
+
+local function timer_start(task, deadline)
+  heap_size = heap_size + 1
+  heap[heap_size], due[task], slot[task] = task, deadline, heap_size
+  heap_up(heap_size)
+end
+
+local function timer_cancel(task)
+  local i = slot[task]
+  if not i then return end
+  if i ~= heap_size then
+    heap_swap(i, heap_size)
+  end
+  heap[heap_size], due[task], slot[task] = nil, nil, nil
+  heap_size = heap_size - 1
+  if i <= heap_size then
+    heap_down(i)
+    heap_up(i)
+  end
+end
+
+-- Tasks ---------------------------------------------------------------
+
+local function enqueue(task, value)
+  queue_tail = queue_tail + 1
+  queue_task[queue_tail], queue_value[queue_tail] = task, value
+end
+
+-- A failure is reported with the task's traceback: to the task's exit hook
+-- if it has one, else to on_error.
+local function finish(task, ok, err)
+  ntasks = ntasks - 1
+  local message = not ok and traceback(task, tostring(err)) or nil
+  local hook = exit_hook[task]
+  if hook then
+    local arg = exit_arg[task]
+    exit_hook[task], exit_arg[task] = nil, nil
+    hook(arg, ok, message)
+  elseif not ok then
+    on_error(message)
+  end
+end
+
+-- Runs task until it waits or ends. A task that yields by itself (plain
+-- coroutine.yield) is put back in the queue: it gave others a turn.
+local function resume(task, value)
+  local previous = current
+  current = task
+  local ok, how = coroutine_resume(task, value)
+  current = previous
+  if ok and how == WAITING then return end
+  if coroutine_status(task) == "suspended" then
+    enqueue(task, nil)
+  else
+    finish(task, ok, how)
+  end
+end
+
+local function run_queue()
+  local last = queue_tail   -- tasks queued meanwhile wait for the next turn
+  while queue_head <= last do
+    local task, value = queue_task[queue_head], queue_value[queue_head]
+    queue_task[queue_head], queue_value[queue_head] = nil, nil
+    queue_head = queue_head + 1
+    resume(task, value)
+  end
+  if queue_head > queue_tail then queue_head, queue_tail = 1, 0 end
+end
+
+-- Starts fn(...) as a task; it first runs when the loop next turns.
+function loop.spawn(fn, ...)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local n, task = select("#", ...)
+  if n <= 1 then
+    task = coroutine_create(fn)
+    enqueue(task, (...))
+  else
+    local args = { ... }
+    task = coroutine_create(function() return fn(unpack(args, 1, n)) end)
+    enqueue(task, nil)
+  end
+  ntasks = ntasks + 1
+  return task
+end
+
+-- spawn, and call hook(arg, ok, message) when the task ends, however it
+-- ends; message is the traceback of a failure.
+function loop.spawn_with_exit(hook, arg, fn, value)
+  local task = loop.spawn(fn, value)
+  exit_hook[task], exit_arg[task] = hook, arg
+  return task
+end
+
+function loop.running()
+  if current and current == coroutine_running() then return current end
+  return nil
+end
+
+-- Suspends the running task until loop.wake(task, value); returns value.
+function loop.suspend()
+  local task = loop.running()
+  if not task then error("hotline: suspend outside a task", 2) end
+  suspended[task] = true
+  return (coroutine_yield(WAITING))
+end
+
+-- Wakes a task parked in loop.suspend; does nothing for any other task,
+-- so waking twice, or waking a task that waits for a socket, is harmless.
+function loop.wake(task, value)
+  if suspended[task] then
+    suspended[task] = nil
+    enqueue(task, value)
+  end
+end
+
+-- Waiting -------------------------------------------------------------
+
+local function arm(sock)
+  local events = readers[sock] and (writers[sock] and "rw" or "r")
+              or (writers[sock] and "w")
+  local p = get_poller()
+  if events then
+    assert(p:add(sock, events))
+  else
+    p:remove(sock)
+  end
+end
+
+-- The one wait point: waits until sock is ready for want ("wantread" or
+-- "wantwrite") or until deadline (monotonic seconds; nil: no limit).
+-- -> true | nil, "timeout", "ETIMEDOUT" | nil, "closed"
+function loop.wait(sock, want, deadline)
+  local task = current
+  if not task or task ~= coroutine_running() then
+    return waitfd(sock, want, deadline and deadline - now())
+  end
+  local waiters = want == "wantread" and readers or writers
+  if waiters[sock] then
+    error("hotline: another task already waits to "
+          .. (want == "wantread" and "read" or "write") .. " on this socket", 3)
+  end
+  waiters[sock] = task
+  nwaiting = nwaiting + 1
+  arm(sock)
+  if deadline then
+    waited[task] = sock
+    timer_start(task, deadline)
+  end
+  local outcome = coroutine_yield(WAITING)
+  if outcome == "ready" then return true end
+  if outcome == "timeout" then return nil, "timeout", "ETIMEDOUT" end
+  return nil, "closed"
+end
+
+-- Wakes the waiter in waiters for sock with outcome, now or via the queue.
+local function wake_waiter(waiters, sock, outcome, later)
+  local task = waiters[sock]
+  if not task then return end
+  waiters[sock] = nil
+  nwaiting = nwaiting - 1
+  if waited[task] then
+    waited[task] = nil
+    timer_cancel(task)
+  end
+  if later then enqueue(task, outcome) else resume(task, outcome) end
+end
+
+-- For a socket about to be closed: wake its waiters with "closed" and
+-- drop it from the poller (closing removes it from the kernel's set).
+function loop.release(sock)
+  if readers[sock] or writers[sock] then
+    wake_waiter(readers, sock, "closed", true)
+    wake_waiter(writers, sock, "closed", true)
+  end
+  if poller then poller:forget(sock) end
+end
+
+local function dispatch(sock, events)
+  if sock == signal_fd then return loop.deliver_signals() end
+  if events ~= "w" then wake_waiter(readers, sock, "ready") end
+  if events ~= "r" then wake_waiter(writers, sock, "ready") end
+  -- level-triggered: stop watching what nobody waits for any more
+  if (events ~= "w" and not readers[sock]) or (events ~= "r" and not writers[sock]) then
+    if type(sock) ~= "number" and core.type(sock) == "socket" then arm(sock) end
+  end
+end
+
+local function expire_timers()
+  local t = now()
+  while heap_size > 0 and due[heap[1]] <= t do
+    local task = heap[1]
+    timer_cancel(task)
+    local sock = waited[task]
+    if sock then
+      waited[task] = nil
+      if readers[sock] == task then readers[sock] = nil else writers[sock] = nil end
+      nwaiting = nwaiting - 1
+      arm(sock)
+    end
+    resume(task, "timeout")
+  end
+end
+
+-- Sleeping ------------------------------------------------------------
+
+-- In a task: lets other tasks run for seconds. Outside: blocks.
+function loop.sleep(seconds)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2)
+  end
+  local task = loop.running()
+  if not task then return core.sleep(seconds > 0 and seconds or 0) end
+  if seconds <= 0 then
+    enqueue(task, nil)
+  else
+    timer_start(task, now() + seconds)
+  end
+  coroutine_yield(WAITING)
+end
+
+-- Signals -------------------------------------------------------------
+
+-- loop.onsignal(name, fn): while set, signal name runs fn(name) in a new
+-- task instead of its default action; fn nil restores the default.
+function loop.onsignal(name, fn)
+  local fd, err, code = core.sigcatch(name, fn ~= nil)
+  if not fd then return nil, err, code end
+  signal_handlers[name:gsub("^SIG", "")] = fn
+  if fn and not signal_fd then
+    signal_fd = fd
+    assert(get_poller():add(fd, "r"))
+  end
+  return true
+end
+
+function loop.deliver_signals()
+  local names = core.sigtake()
+  for i = 1, #names do
+    local fn = signal_handlers[names[i]]
+    if fn then loop.spawn(fn, names[i]) end
+  end
+end
+
+-- Running -------------------------------------------------------------
+
+-- Runs tasks until none is left or loop.stop() is called. Returns true,
+-- or nil and a message when tasks are left that nothing can wake.
+function loop.run()
+  if loop.running() then error("hotline.run called from inside a task", 2) end
+  stopping = false
+  while ntasks > 0 and not stopping do
+    run_queue()
+    if ntasks == 0 or stopping then break end
+    local timeout
+    if queue_head <= queue_tail then
+      timeout = 0
+    elseif heap_size > 0 then
+      timeout = due[heap[1]] - now()
+      if timeout < 0 then timeout = 0 end
+    elseif nwaiting == 0 and not signal_fd then
+      return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
+    end
+    for sock, events in get_poller():wait(timeout) do
+      dispatch(sock, events)
+    end
+    expire_timers()
+  end
+  return true
+end
+
+function loop.stop()
+  stopping = true
+end
+
+function loop.now()
+  return now()
+end
+
+-- on_error(message): how failing tasks are reported (default: stderr).
+function loop.set_error_handler(fn)
+  on_error = fn
+end
+
+-- In a forked child: forget the parent's tasks, poller and signals.
+function loop.reset()
+  if poller then poller:close() end
+  poller, current, ntasks, nwaiting, stopping = nil, nil, 0, 0, false
+  readers, writers, waited, suspended = {}, {}, {}, {}
+  queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
+  heap, due, slot, heap_size = {}, {}, {}, 0
+  exit_hook, exit_arg = {}, {}
+  signal_handlers, signal_fd = {}, nil
+end
+
+return loop

@@ -1,0 +1,222 @@
+-- hotline.socket: the socket methods that may wait, and listen/connect.
+--
+-- The C module hotline.core provides the socket object; its calls that can
+-- block (accept, connect, read, write, recv, send, recvfrom, sendto) only
+-- try, and answer nil, "wantread" or nil, "wantwrite" when they would have
+-- to wait. This file wraps each of them: the wrapper tries once and, if it
+-- must wait, waits at the one wait point (hotline.loop.wait: a yield inside
+-- a task, a blocking poll outside) and tries again, within the socket's
+-- timeout. The wrappers replace the primitives in the socket's methods.
+
+local core = require "hotline.core"
+local loop = require "hotline.loop"
+
+local now, wait, write_from = core.monotime, loop.wait, core.write_from
+local select, type, error = select, type, error
+local unpack = table.unpack or unpack -- luacheck: compat
+
+local methods = core.metatable.__index
+local WANTREAD, WANTWRITE = "wantread", "wantwrite"
+
+-- The deadline of a call on sock that has to wait: nil for no limit, or
+-- false when the socket's timeout is 0 (never wait).
+local function deadline_of(sock)
+  local timeout = sock:gettimeout()
+  if timeout == 0 then return false end
+  return timeout and now() + timeout
+end
+
+-- Waits for want, calls primitive(sock, a, b, c) again, and so on until it
+-- stops asking to wait or the socket's timeout is spent.
+local function retry(sock, want, primitive, a, b, c)
+  local deadline = deadline_of(sock)
+  if deadline == false then return nil, "timeout", "ETIMEDOUT" end
+  while true do
+    local ok, err, code = wait(sock, want, deadline)
+    if not ok then return nil, err, code end
+    local r1, r2, r3 = primitive(sock, a, b, c)
+    if r1 ~= nil then
+      if r2 == nil then return r1 end
+      return r1, r2, r3                -- recvfrom: data, host, port
+    end
+    if r2 ~= WANTREAD and r2 ~= WANTWRITE then return nil, r2, r3 end
+    want = r2
+  end
+end
+
+-- Each wrapper calls its primitive through a local of the method's own
+-- name, so that an argument error raised in C names the method.
+local accept, connect, recv, send = methods.accept, methods.connect, methods.recv, methods.send
+local recvfrom, sendto, read, write = methods.recvfrom, methods.sendto, methods.read, methods.write
+local close = methods.close
+
+function methods.accept(sock)
+  local client, err, code = accept(sock)
+  if client then return client end
+  if err == WANTREAD then return retry(sock, err, accept) end
+  return nil, err, code
+end
+
+function methods.connect(sock, host, port)
+  local ok, err, code = connect(sock, host, port)
+  if ok then return ok end
+  if err == WANTWRITE then return retry(sock, err, connect, host, port) end
+  return nil, err, code
+end
+
+function methods.recv(sock, n)
+  local data, err, code = recv(sock, n)
+  if data then return data end
+  if err == WANTREAD then return retry(sock, err, recv, n) end
+  return nil, err, code
+end
+
+function methods.send(sock, data, i, j)
+  local sent, err, code = send(sock, data, i, j)
+  if sent then return sent end
+  if err == WANTWRITE then return retry(sock, err, send, data, i, j) end
+  return nil, err, code
+end
+
+function methods.recvfrom(sock, n)
+  local data, host, port = recvfrom(sock, n)
+  if host == WANTREAD then return retry(sock, host, recvfrom, n) end
+  return data, host, port
+end
+
+function methods.sendto(sock, data, host, port)
+  local sent, err, code = sendto(sock, data, host, port)
+  if sent then return sent end
+  if err == WANTWRITE then return retry(sock, err, sendto, data, host, port) end
+  return nil, err, code
+end
+
+-- Several formats: results of any number, kept in a table (rare path).
+local function read_many(sock, ...)
+  local n, formats = select("#", ...), { ... }
+  local results = { read(sock, ...) }
+  if results[1] ~= nil or results[2] ~= WANTREAD then
+    return unpack(results, 1, n + 2)
+  end
+  local deadline = deadline_of(sock)
+  if deadline == false then return nil, "timeout", "ETIMEDOUT" end
+  repeat
+    local ok, err, code = wait(sock, WANTREAD, deadline)
+    if not ok then return nil, err, code end
+    results = { read(sock, unpack(formats, 1, n)) }
+  until results[1] ~= nil or results[2] ~= WANTREAD
+  return unpack(results, 1, n + 2)
+end
+
+function methods.read(sock, format, ...)
+  if ... ~= nil then return read_many(sock, format, ...) end
+  local data, err, code = read(sock, format)
+  if data then return data end
+  if err == WANTREAD then return retry(sock, err, read, format) end
+  return nil, err, code
+end
+
+-- write resumes after the bytes already sent, so a wait never repeats or
+-- loses any: -> sock | nil, msg, code, bytes sent.
+local function write_rest(sock, sent, ...)
+  local deadline = deadline_of(sock)
+  if deadline == false then return nil, "timeout", "ETIMEDOUT", sent end
+  while true do
+    local ok, err, code = wait(sock, WANTWRITE, deadline)
+    if not ok then return nil, err, code, sent end
+    local done, more
+    done, err, code, more = write_from(sock, sent, ...)
+    if done then return done end
+    if err ~= WANTWRITE then return nil, err, code, more end
+    sent = more
+  end
+end
+
+function methods.write(sock, ...)
+  local done, err, code, sent = write(sock, ...)
+  if done then return done end
+  if err == WANTWRITE then return write_rest(sock, sent, ...) end
+  return nil, err, code, sent
+end
+
+-- Closing wakes the tasks waiting on the socket (they get nil, "closed").
+function methods.close(sock)
+  if core.type(sock) == "socket" then loop.release(sock) end
+  return close(sock)
+end
+core.metatable.__close = methods.close   -- Lua 5.4: local s <close> = ...
+
+local socket = {}
+
+local function check_opts(opts, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error("bad argument #3 to '" .. fname .. "' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  return opts
+end
+
+-- hotline.listen(host, port [, opts]) -> a listening TCP socket, with
+-- reuseaddr on. host "*" is every interface; hotline.listen(path) listens
+-- on a unix socket. opts: backlog, reuseport, family ("inet", "inet6").
+-- -> sock | nil, msg, code
+function socket.listen(host, port, opts)
+  opts = check_opts(opts, "listen")
+  local family = opts.family
+  if port == nil then
+    family = "unix"
+  elseif host ~= "*" then
+    local addrs, err, code = core.getaddrinfo(host, port, { family = family })
+    if not addrs then return nil, err, code end
+    if not addrs[1] then return nil, "no address for " .. tostring(host), "EAI_NONAME" end
+    host, family = addrs[1].host, addrs[1].family
+  end
+  local sock, err, code = core.socket(family or "inet", "stream")
+  if not sock then return nil, err, code end
+  local ok = true
+  if family ~= "unix" then ok, err, code = sock:setoption("reuseaddr", true) end
+  if ok and opts.reuseport then ok, err, code = sock:setoption("reuseport", true) end
+  if ok then ok, err, code = sock:bind(host, port) end
+  if ok then ok, err, code = sock:listen(opts.backlog) end
+  if not ok then
+    sock:close()
+    return nil, err, code
+  end
+  return sock
+end
+
+-- hotline.connect(host, port [, opts]) -> a connected TCP socket. Tries
+-- each address of host in turn; opts.timeout bounds the whole attempt and
+-- opts.family limits the addresses. hotline.connect(path) dials a unix
+-- socket. -> sock | nil, msg, code
+function socket.connect(host, port, opts)
+  opts = check_opts(opts, "connect")
+  local deadline = opts.timeout and now() + opts.timeout
+  local addrs
+  if port == nil and opts.family == nil then
+    addrs = { { family = "unix", host = host } }
+  else
+    local err, code
+    addrs, err, code = core.getaddrinfo(host, port, { family = opts.family })
+    if not addrs then return nil, err, code end
+  end
+  local err, code = "no address for " .. tostring(host), "EAI_NONAME"
+  for i = 1, #addrs do
+    local addr = addrs[i]
+    local sock
+    sock, err, code = core.socket(addr.family, "stream")
+    if not sock then return nil, err, code end
+    if deadline then sock:settimeout(math.max(0, deadline - now())) end
+    local ok
+    ok, err, code = sock:connect(addr.host, addr.port)
+    if ok then
+      sock:settimeout(nil)
+      return sock
+    end
+    sock:close()
+    if deadline and now() >= deadline then break end
+  end
+  return nil, err, code
+end
+
+return socket
