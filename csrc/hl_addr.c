@@ -16,7 +16,7 @@ static const char *const family_names[] = {"inet", "inet6", "unix", NULL};
 static const int family_codes[] = {AF_INET, AF_INET6, AF_UNIX};
 
 int hl_addr_checkfamily(lua_State *L, int arg, const char *def) {
-  return family_codes[luaL_checkoption(L, arg, def, family_names)];
+  return family_codes[hl_checkoption(L, arg, def, family_names)];
 }
 
 const char *hl_addr_familyname(int family) {
@@ -209,7 +209,7 @@ static int lib_getaddrinfo(lua_State *L) {
     if (!lua_isnil(L, -1)) hints.ai_family = hl_addr_checkfamily(L, -1, NULL);
     lua_getfield(L, 3, "socktype");
     if (!lua_isnil(L, -1))
-      hints.ai_socktype = luaL_checkoption(L, -1, NULL, socktype_names) == 0
+      hints.ai_socktype = hl_checkoption(L, -1, NULL, socktype_names) == 0
                               ? SOCK_STREAM : SOCK_DGRAM;
     lua_pop(L, 2);
   }

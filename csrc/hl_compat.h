@@ -4,6 +4,8 @@
 #ifndef HL_COMPAT_H
 #define HL_COMPAT_H
 
+#include <string.h>
+
 #include "lua.h"
 #include "lauxlib.h"
 
@@ -49,6 +51,19 @@ static inline void *hl_testudata(lua_State *L, int idx, const char *tname) {
 #define hl_setfuncs(L, l, nup) luaL_setfuncs((L), (l), (nup))
 #define hl_testudata(L, idx, tname) luaL_testudata((L), (idx), (tname))
 #endif
+
+/* luaL_checkoption as 5.4 has it: LuaJIT's takes any non-string for the
+ * default, so a table where a name belongs would pass unnoticed. */
+static inline int hl_checkoption(lua_State *L, int arg, const char *def,
+                                 const char *const list[]) {
+  const char *name = (def != NULL && lua_isnoneornil(L, arg))
+                         ? def : luaL_checkstring(L, arg);
+  int i;
+  for (i = 0; list[i] != NULL; i++)
+    if (strcmp(list[i], name) == 0) return i;
+  return luaL_argerror(L, arg,
+                       lua_pushfstring(L, "invalid option '%s'", name));
+}
 
 /* 5.4 gives every userdata user values unless told otherwise; hotline
  * keeps its Lua references in the registry and wants none. */

@@ -122,16 +122,16 @@ static int plan(hl_socket *s, const hl_format *fmts, int nfmt,
     sp->found = 1;
     switch (fmts[i].kind) {
       case 'n':
-        if (avail - pos >= fmts[i].count) {
+        /* read(0) tests for the end, as in liolib: it needs one byte */
+        if (avail - pos >= fmts[i].count && avail - pos > 0) {
           sp->len = fmts[i].count;
         } else if (eof) {
-          sp->len = avail - pos;
+          sp->len = avail - pos < fmts[i].count ? avail - pos : fmts[i].count;
+          sp->found = sp->len > 0 || avail > pos;
         } else {
           *want = fmts[i].count - (avail - pos);
           return EAGAIN;
         }
-        /* at the end, read(0) and an empty rest are nil, as in liolib */
-        sp->found = sp->len > 0 || (!eof || avail > pos);
         break;
       case 'a':
         if (!eof) {

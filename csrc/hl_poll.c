@@ -94,7 +94,7 @@ static int set_events(lua_State *L, const hl_ctx *ctx, hl_poller *p,
 static int poll_add(lua_State *L) {
   hl_poller *p = check_poller(L);
   int flags, fd = check_target(L, 2, &flags);
-  int events = luaL_checkoption(L, 3, NULL, event_names) + 1;
+  int events = hl_checkoption(L, 3, NULL, event_names) + 1;
   return set_events(L, hl_ctx_get(L), p, 2, fd, events, flags, 0);
 }
 
@@ -102,7 +102,7 @@ static int poll_add(lua_State *L) {
 static int poll_modify(lua_State *L) {
   hl_poller *p = check_poller(L);
   int flags, fd = check_target(L, 2, &flags);
-  int events = luaL_checkoption(L, 3, NULL, event_names) + 1;
+  int events = hl_checkoption(L, 3, NULL, event_names) + 1;
   if (fd >= p->nmasks || p->masks[fd] == 0) return hl_error_push(L, ENOENT);
   return set_events(L, hl_ctx_get(L), p, 2, fd, events, flags, 0);
 }

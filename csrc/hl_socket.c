@@ -19,6 +19,7 @@
  * in one call (Linux, the BSDs), do; elsewhere fcntl follows at once. */
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
 #define HL_SOCK_FLAGS (SOCK_NONBLOCK | SOCK_CLOEXEC)
+#define HL_HAVE_ACCEPT4 1   /* (glibc's SOCK_* are enums: no #if on them) */
 #else
 #define HL_SOCK_FLAGS 0
 #endif
@@ -26,7 +27,7 @@
 static const char *const socktype_names[] = {"stream", "dgram", NULL};
 
 static int check_socktype(lua_State *L, int arg) {
-  return luaL_checkoption(L, arg, "stream", socktype_names) == 0 ? SOCK_STREAM
+  return hl_checkoption(L, arg, "stream", socktype_names) == 0 ? SOCK_STREAM
                                                                  : SOCK_DGRAM;
 }
 
@@ -175,7 +176,7 @@ static int sock_accept(lua_State *L) {
   do {
     peer.len = sizeof peer.ss;
     t0 = hl_trace_start(ctx);
-#if HL_SOCK_FLAGS != 0
+#ifdef HL_HAVE_ACCEPT4
     fd = accept4(s->fd, (struct sockaddr *)&peer.ss, &peer.len, HL_SOCK_FLAGS);
 #else
     fd = accept(s->fd, (struct sockaddr *)&peer.ss, &peer.len);
@@ -258,7 +259,7 @@ static const int shutdown_codes[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
 static int sock_shutdown(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   hl_socket *s = hl_socket_checkopen(L, 1);
-  int how = luaL_checkoption(L, 2, "both", shutdown_names);
+  int how = hl_checkoption(L, 2, "both", shutdown_names);
   double t0 = hl_trace_start(ctx);
   int rc = shutdown(s->fd, shutdown_codes[how]), err = errno;
   if (t0) hl_trace_end(t0, "shutdown", s->fd, rc, hl_error_name(err), "%s",

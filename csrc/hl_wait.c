@@ -23,7 +23,7 @@ static int to_ms(double seconds) {
 static int lib_waitfd(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   hl_socket *s = hl_socket_checkopen(L, 1);
-  int write = luaL_checkoption(L, 2, NULL, want_names);
+  int write = hl_checkoption(L, 2, NULL, want_names);
   double timeout = hl_checkseconds(L, 3), deadline = 0, t0;
   struct pollfd pfd;
   int rc, err;

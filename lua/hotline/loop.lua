@@ -272,14 +272,16 @@ function loop.release(sock)
   if poller then poller:forget(sock) end
 end
 
+-- A woken task usually waits on the same socket again soon, so its
+-- registration stays; only an event that finds nobody waiting (the poller
+-- is level-triggered and would repeat it) updates the registration.
 local function dispatch(sock, events)
   if sock == signal_fd then return loop.deliver_signals() end
-  if events ~= "w" then wake_waiter(readers, sock, "ready") end
-  if events ~= "r" then wake_waiter(writers, sock, "ready") end
-  -- level-triggered: stop watching what nobody waits for any more
-  if (events ~= "w" and not readers[sock]) or (events ~= "r" and not writers[sock]) then
-    if type(sock) ~= "number" and core.type(sock) == "socket" then arm(sock) end
-  end
+  local read, write = events ~= "w", events ~= "r"
+  local idle = (read and not readers[sock]) or (write and not writers[sock])
+  if read then wake_waiter(readers, sock, "ready") end
+  if write then wake_waiter(writers, sock, "ready") end
+  if idle and core.type(sock) == "socket" then arm(sock) end
 end
 
 local function expire_timers()
