@@ -90,7 +90,7 @@ function helpers.run_lua(script, args, input)
     f:write(input)
     f:close()
   end
-  local command = string.format("timeout 30 %s %s %s %s <%s >%s 2>%s", helpers.env,
+  local command = string.format("timeout 30 env %s %s %s %s <%s >%s 2>%s", helpers.env,
     helpers.lua, script, args or "", stdin, out, err)
   local a, b, c = os.execute(command)
   local code = type(a) == "number" and a / 256 or (b == "exit" and c or 128 + (c or 0))
