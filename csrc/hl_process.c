@@ -5,8 +5,10 @@
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -178,7 +180,32 @@ static int lib_getpid(lua_State *L) {
   return 1;
 }
 
+static void push_limit(lua_State *L, rlim_t n) {
+  if (n == RLIM_INFINITY)
+    lua_pushnumber(L, HUGE_VAL);
+  else
+    lua_pushinteger(L, (lua_Integer)n);
+}
+
+/* hotline.fdlimit([n]) -> soft, hard limits on open descriptors, after
+ * setting the soft one to n (at most the hard one) if n is given. A
+ * server holding many connections raises it. */
+static int lib_fdlimit(lua_State *L) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return hl_error_push(L, errno);
+  if (!lua_isnoneornil(L, 1)) {
+    size_t n = hl_checksize(L, 1, (size_t)-1 / 4);
+    rl.rlim_cur = (rl.rlim_max != RLIM_INFINITY && (rlim_t)n > rl.rlim_max)
+                      ? rl.rlim_max : (rlim_t)n;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) return hl_error_push(L, errno);
+  }
+  push_limit(L, rl.rlim_cur);
+  push_limit(L, rl.rlim_max);
+  return 2;
+}
+
 static const luaL_Reg process_funcs[] = {
+  {"fdlimit", lib_fdlimit},
   {"sigcatch", lib_sigcatch},
   {"sigtake", lib_sigtake},
   {"fork", lib_fork},

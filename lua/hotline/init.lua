@@ -22,6 +22,7 @@ local hotline = {
   strerror = core.strerror,
   trace = core.trace,
   monotime = core.monotime,
+  fdlimit = core.fdlimit,
   now = core.monotime,
   spawn = loop.spawn,
   run = loop.run,

@@ -55,9 +55,11 @@ end
 local signal_handlers = {}   -- signal name -> function
 local signal_fd              -- the self-pipe's read end, once catching
 
+local backend = os.getenv("HOTLINE_POLLER")   -- "epoll" or "poll"; nil: best
+
 local function get_poller()
   if not poller then
-    poller = assert(core.poller(os.getenv("HOTLINE_POLLER")))
+    poller = assert(core.poller(backend))
   end
   return poller
 end
@@ -380,8 +382,10 @@ function loop.set_error_handler(fn)
   on_error = fn
 end
 
--- In a forked child: forget the parent's tasks, poller and signals.
-function loop.reset()
+-- Forgets every task, the poller and the signal handlers: for a forked
+-- child, and for specs, which also pick the poller backend this way.
+function loop.reset(poller_backend)
+  if poller_backend then backend = poller_backend end
   if poller then poller:close() end
   poller, current, ntasks, nwaiting, stopping = nil, nil, 0, 0, false
   readers, writers, waited, suspended = {}, {}, {}, {}
