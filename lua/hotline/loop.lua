@@ -48,9 +48,10 @@ local heap_size = 0
 -- Exit hooks: exit_hook[task](exit_arg[task], ok, message) when it ends.
 local exit_hook, exit_arg = {}, {}
 
-local on_error = function(message)
+local function report_to_stderr(message)
   io.stderr:write("hotline: task failed: ", tostring(message), "\n")
 end
+local on_error = report_to_stderr
 
 local signal_handlers = {}   -- signal name -> function
 local signal_fd              -- the self-pipe's read end, once catching
@@ -377,9 +378,9 @@ function loop.now()
   return now()
 end
 
--- on_error(message): how failing tasks are reported (default: stderr).
+-- on_error(message): how failing tasks are reported; nil: on stderr.
 function loop.set_error_handler(fn)
-  on_error = fn
+  on_error = fn or report_to_stderr
 end
 
 -- Forgets every task, the poller and the signal handlers: for a forked
