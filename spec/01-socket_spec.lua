@@ -66,8 +66,7 @@ describe("closing", function()
     local before = helpers.count_fds()
     do
       for _ = 1, 50 do assert(hotline.socket()) end
-      local c, s = helpers.tcp_pair()
-      c, s = nil, nil -- luacheck: ignore
+      helpers.tcp_pair()                  -- two more, dropped at once
     end
     assert.equal(before + 52, helpers.count_fds())
     helpers.collect()

@@ -117,6 +117,18 @@ local function timer_cancel(task)
   end
 end
 
+-- Registers sock with the poller for what its waiters wait for.
+local function arm(sock)
+  local events = readers[sock] and (writers[sock] and "rw" or "r")
+              or (writers[sock] and "w")
+  local p = get_poller()
+  if events then
+    assert(p:add(sock, events))
+  else
+    p:remove(sock)
+  end
+end
+
 -- Tasks ---------------------------------------------------------------
 
 local function enqueue(task, value)
@@ -124,10 +136,28 @@ local function enqueue(task, value)
   queue_task[queue_tail], queue_value[queue_tail] = task, value
 end
 
+-- A task that failed in the middle of loop.wait (on Lua 5.1 a yield
+-- from inside a for iterator, pcall or metamethod fails) is still
+-- registered as a waiter: take it out, so nothing resumes a dead task.
+local function forget_waits(task)
+  for _, waiters in ipairs({ readers, writers }) do
+    for sock, t in pairs(waiters) do
+      if t == task then
+        waiters[sock] = nil
+        nwaiting = nwaiting - 1
+        arm(sock)
+      end
+    end
+  end
+  waited[task], suspended[task] = nil, nil
+  timer_cancel(task)
+end
+
 -- A failure is reported with the task's traceback: to the task's exit hook
 -- if it has one, else to on_error.
 local function finish(task, ok, err)
   ntasks = ntasks - 1
+  if not ok and tostring(err):find("yield across", 1, true) then forget_waits(task) end
   local message = not ok and traceback(task, tostring(err)) or nil
   local hook = exit_hook[task]
   if hook then
@@ -170,7 +200,8 @@ function loop.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
   end
-  local n, task = select("#", ...)
+  local n = select("#", ...)
+  local task
   if n <= 1 then
     task = coroutine_create(fn)
     enqueue(task, (...))
@@ -214,17 +245,6 @@ function loop.wake(task, value)
 end
 
 -- Waiting -------------------------------------------------------------
-
-local function arm(sock)
-  local events = readers[sock] and (writers[sock] and "rw" or "r")
-              or (writers[sock] and "w")
-  local p = get_poller()
-  if events then
-    assert(p:add(sock, events))
-  else
-    p:remove(sock)
-  end
-end
 
 -- The one wait point: waits until sock is ready for want ("wantread" or
 -- "wantwrite") or until deadline (monotonic seconds; nil: no limit).

@@ -18,6 +18,12 @@ local unpack = table.unpack or unpack -- luacheck: compat
 local methods = core.metatable.__index
 local WANTREAD, WANTWRITE = "wantread", "wantwrite"
 
+-- nil, err [, code]: a failure with no trailing nil when there is no code.
+local function failure(err, code)
+  if code == nil then return nil, err end
+  return nil, err, code
+end
+
 -- The deadline of a call on sock that has to wait: nil for no limit, or
 -- false when the socket's timeout is 0 (never wait).
 local function deadline_of(sock)
@@ -33,13 +39,13 @@ local function retry(sock, want, primitive, a, b, c)
   if deadline == false then return nil, "timeout", "ETIMEDOUT" end
   while true do
     local ok, err, code = wait(sock, want, deadline)
-    if not ok then return nil, err, code end
+    if not ok then return failure(err, code) end
     local r1, r2, r3 = primitive(sock, a, b, c)
     if r1 ~= nil then
       if r2 == nil then return r1 end
       return r1, r2, r3                -- recvfrom: data, host, port
     end
-    if r2 ~= WANTREAD and r2 ~= WANTWRITE then return nil, r2, r3 end
+    if r2 ~= WANTREAD and r2 ~= WANTWRITE then return failure(r2, r3) end
     want = r2
   end
 end
@@ -54,58 +60,62 @@ function methods.accept(sock)
   local client, err, code = accept(sock)
   if client then return client end
   if err == WANTREAD then return retry(sock, err, accept) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 function methods.connect(sock, host, port)
   local ok, err, code = connect(sock, host, port)
   if ok then return ok end
   if err == WANTWRITE then return retry(sock, err, connect, host, port) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 function methods.recv(sock, n)
   local data, err, code = recv(sock, n)
   if data then return data end
   if err == WANTREAD then return retry(sock, err, recv, n) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 function methods.send(sock, data, i, j)
   local sent, err, code = send(sock, data, i, j)
   if sent then return sent end
   if err == WANTWRITE then return retry(sock, err, send, data, i, j) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 function methods.recvfrom(sock, n)
   local data, host, port = recvfrom(sock, n)
+  if data then return data, host, port end
   if host == WANTREAD then return retry(sock, host, recvfrom, n) end
-  return data, host, port
+  return failure(host, port)
 end
 
 function methods.sendto(sock, data, host, port)
   local sent, err, code = sendto(sock, data, host, port)
   if sent then return sent end
   if err == WANTWRITE then return retry(sock, err, sendto, data, host, port) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 -- Several formats: results of any number, kept in a table (rare path).
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
 local function read_many(sock, ...)
-  local n, formats = select("#", ...), { ... }
-  local results = { read(sock, ...) }
-  if results[1] ~= nil or results[2] ~= WANTREAD then
-    return unpack(results, 1, n + 2)
+  local formats = pack(...)
+  local results = pack(read(sock, ...))
+  if results[1] == nil and results[2] == WANTREAD then
+    local deadline = deadline_of(sock)
+    if deadline == false then return nil, "timeout", "ETIMEDOUT" end
+    repeat
+      local ok, err, code = wait(sock, WANTREAD, deadline)
+      if not ok then return failure(err, code) end
+      results = pack(read(sock, unpack(formats, 1, formats.n)))
+    until results[1] ~= nil or results[2] ~= WANTREAD
   end
-  local deadline = deadline_of(sock)
-  if deadline == false then return nil, "timeout", "ETIMEDOUT" end
-  repeat
-    local ok, err, code = wait(sock, WANTREAD, deadline)
-    if not ok then return nil, err, code end
-    results = { read(sock, unpack(formats, 1, n)) }
-  until results[1] ~= nil or results[2] ~= WANTREAD
-  return unpack(results, 1, n + 2)
+  return unpack(results, 1, results.n)
 end
 
 function methods.read(sock, format, ...)
@@ -113,7 +123,7 @@ function methods.read(sock, format, ...)
   local data, err, code = read(sock, format)
   if data then return data end
   if err == WANTREAD then return retry(sock, err, read, format) end
-  return nil, err, code
+  return failure(err, code)
 end
 
 -- write resumes after the bytes already sent, so a wait never repeats or
@@ -216,7 +226,7 @@ function socket.connect(host, port, opts)
     sock:close()
     if deadline and now() >= deadline then break end
   end
-  return nil, err, code
+  return failure(err, code)
 end
 
 return socket

@@ -1,0 +1,52 @@
+rockspec_format = "3.0"
+package = "hotline"
+version = "scm-1"
+source = {
+   -- "luarocks make rockspec/hotline-scm-1.rockspec" builds from the checkout
+   url = "git+file://.",
+}
+description = {
+   summary = "BSD sockets for Lua, with coroutine tasks and a per-caller server",
+   detailed = [[
+hotline gives Lua the BSD socket calls (socket, bind, listen, accept,
+connect, read, write, close) plus options, timeouts, UDP, unix sockets,
+IPv6, name resolution and readiness polling. The same calls block in a
+plain script and suspend only the calling task inside hotline.spawn;
+hotline.serve runs every accepted connection in its own task.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.1",
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["hotline.core"] = {
+         sources = {
+            "csrc/hotline.c", "csrc/hl_addr.c", "csrc/hl_error.c", "csrc/hl_io.c",
+            "csrc/hl_option.c", "csrc/hl_poll.c", "csrc/hl_poll_epoll.c",
+            "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
+            "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
+         },
+         incdirs = { "csrc" },
+         defines = { "_GNU_SOURCE" },
+      },
+      ["hotline"] = "lua/hotline/init.lua",
+      ["hotline.loop"] = "lua/hotline/loop.lua",
+      ["hotline.socket"] = "lua/hotline/socket.lua",
+      ["hotline.server"] = "lua/hotline/server.lua",
+      ["hotline.workers"] = "lua/hotline/workers.lua",
+      ["hotline.demo.government"] = "lua/hotline/demo/government.lua",
+      ["hotline.demo.entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
+   },
+   install = {
+      bin = {
+         ["hotline-government"] = "lua/hotline/demo/government.lua",
+         ["hotline-entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
+      },
+   },
+}
+test = {
+   type = "busted",
+}
