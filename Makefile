@@ -42,7 +42,7 @@ endif
 
 BUSTED := $(shell command -v busted 2>/dev/null || echo /usr/bin/busted)
 
-.PHONY: all build deps test test-one demo lint install clean
+.PHONY: all build deps test test-all test-one demo lint install clean clean-build
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -105,5 +105,8 @@ install: build
 
 clean:
 	rm -rf build
+
+clean-build:
+	rm -rf $(BUILD)
 
 -include bench/bench.mk

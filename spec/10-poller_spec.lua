@@ -12,7 +12,7 @@ local function ready(p, timeout)
   return seen, n
 end
 
-for _, backend in ipairs({ "epoll", "poll" }) do
+for _, backend in ipairs(helpers.backends()) do
   describe("poller (" .. backend .. ")", function()
     local p
     before_each(function() p = assert(hotline.poller(backend)) end)

@@ -4,7 +4,7 @@ local hotline = require "hotline"
 local loop = require "hotline.loop"
 local helpers = require "spec.helpers"
 
-for _, backend in ipairs({ "epoll", "poll" }) do
+for _, backend in ipairs(helpers.backends()) do
   describe("loop (" .. backend .. ")", function()
     before_each(function() loop.reset(backend) end)
     after_each(function() loop.set_error_handler(nil) end)

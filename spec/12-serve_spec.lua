@@ -1,6 +1,7 @@
 -- hotline.serve: one task per caller, the server keeps listening.
 local hotline = require "hotline"
 local loop = require "hotline.loop"
+local helpers = require "spec.helpers"
 
 -- A line echo: "x" -> "echo x"; "boom" raises.
 local function echo_handler(client)
@@ -18,7 +19,7 @@ local function dial(server)
   return c
 end
 
-for _, backend in ipairs({ "epoll", "poll" }) do
+for _, backend in ipairs(helpers.backends()) do
   describe("serve (" .. backend .. ")", function()
     before_each(function() loop.reset(backend) end)
 

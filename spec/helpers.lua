@@ -43,6 +43,19 @@ function helpers.tcp_pair(family)
   return client, server
 end
 
+-- The poller backends this build has: "epoll" (Linux) and "poll".
+function helpers.backends()
+  local list = {}
+  for _, name in ipairs({ "epoll", "poll" }) do
+    local ok, p = pcall(hotline.poller, name)
+    if ok and p then
+      p:close()
+      list[#list + 1] = name
+    end
+  end
+  return list
+end
+
 function helpers.has_ipv6()
   local s = hotline.socket("inet6")
   if not s then return false end
