@@ -91,7 +91,9 @@ test-all:
 test-one: build
 	$(LUA) $(BUSTED) -o plainTerminal $(BUSTED_ARGS)
 
-demo: all
+demo:
+	@sh .ci/deps demo
+	@$(MAKE) --no-print-directory -s build
 	@$(LUA) lua/hotline/demo/run.lua
 
 lint:

@@ -39,6 +39,8 @@ build = {
       ["hotline.workers"] = "lua/hotline/workers.lua",
       ["hotline.demo.government"] = "lua/hotline/demo/government.lua",
       ["hotline.demo.entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
+      ["hotline.demo.narrator"] = "lua/hotline/demo/narrator.lua",
+      ["hotline.demo.cli"] = "lua/hotline/demo/cli.lua",
    },
    install = {
       bin = {

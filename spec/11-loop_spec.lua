@@ -164,6 +164,22 @@ for _, backend in ipairs(helpers.backends()) do
       s:close()
     end)
 
+    it("timer runs its function later, unless cancelled first", function()
+      local fired = {}
+      local t1 = hotline.timer(0.01, function() fired[#fired + 1] = "t1" end)
+      local t2 = hotline.timer(30, function() fired[#fired + 1] = "t2" end)
+      hotline.spawn(function()
+        hotline.sleep(0.02)
+        assert.is_true(t2:cancel())      -- without this run() would take 30 s
+        assert.is_false(t1:cancel())     -- already fired
+      end)
+      local t0 = hotline.now()
+      assert(hotline.run())
+      assert.same({ "t1" }, fired)
+      assert.is_true(hotline.now() - t0 < 5)
+      assert.has_error(function() hotline.timer("soon", print) end)
+    end)
+
     it("run says so when tasks are left that nothing can wake", function()
       hotline.spawn(function() loop.suspend() end)
       local ok, err = hotline.run()

@@ -176,6 +176,31 @@ for _, backend in ipairs(helpers.backends()) do
 end
 
 describe("serve", function()
+  it("serves a socket that is already listening", function()
+    loop.reset()
+    local s = assert(hotline.socket())
+    assert(s:bind("127.0.0.1", 0))
+    assert(s:listen())
+    local server = assert(hotline.serve { socket = s, handler = echo_handler })
+    assert.equal(select(2, s:getsockname()), select(2, server:address()))
+    local answer
+    hotline.spawn(function()
+      local c = dial(server)
+      c:write("given\n")
+      answer = c:read("l")
+      c:close()
+      server:close()
+    end)
+    assert(hotline.run())
+    assert.equal("echo given", answer)
+    assert.equal("closed socket", hotline.type(s))
+    assert.has_error(function() hotline.serve { socket = s, handler = print } end)
+    local t = assert(hotline.socket())
+    assert.has_error(function() hotline.serve { socket = t, port = 1, handler = print } end,
+      "bad argument #1 to 'serve' (port does not go with socket)")
+    t:close()
+  end)
+
   it("checks its options", function()
     assert.has_error(function() hotline.serve() end,
       "bad argument #1 to 'serve' (table expected, got nil)")

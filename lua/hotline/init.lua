@@ -28,6 +28,7 @@ local hotline = {
   run = loop.run,
   stop = loop.stop,
   sleep = loop.sleep,
+  timer = loop.timer,
   onsignal = loop.onsignal,
   listen = socket.listen,
   connect = socket.connect,

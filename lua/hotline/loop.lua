@@ -136,28 +136,10 @@ local function enqueue(task, value)
   queue_task[queue_tail], queue_value[queue_tail] = task, value
 end
 
--- A task that failed in the middle of loop.wait (on Lua 5.1 a yield
--- from inside a for iterator, pcall or metamethod fails) is still
--- registered as a waiter: take it out, so nothing resumes a dead task.
-local function forget_waits(task)
-  for _, waiters in ipairs({ readers, writers }) do
-    for sock, t in pairs(waiters) do
-      if t == task then
-        waiters[sock] = nil
-        nwaiting = nwaiting - 1
-        arm(sock)
-      end
-    end
-  end
-  waited[task], suspended[task] = nil, nil
-  timer_cancel(task)
-end
-
 -- A failure is reported with the task's traceback: to the task's exit hook
 -- if it has one, else to on_error.
 local function finish(task, ok, err)
   ntasks = ntasks - 1
-  if not ok and tostring(err):find("yield across", 1, true) then forget_waits(task) end
   local message = not ok and traceback(task, tostring(err)) or nil
   local hook = exit_hook[task]
   if hook then
@@ -222,8 +204,27 @@ function loop.spawn_with_exit(hook, arg, fn, value)
   return task
 end
 
+-- Whether the running coroutine can yield here. Lua 5.3+ and LuaJIT say
+-- so; on 5.1 any C function between the task's start and here (pcall, a
+-- for iterator, a metamethod, table.sort) forbids it, and on 5.2 any but
+-- pcall and xpcall do: look for one on the stack.
+local can_yield = coroutine.isyieldable or function()
+  local level = 3                     -- above can_yield and its caller
+  while true do
+    local info = debug.getinfo(level, "Sf")
+    if not info then return true end
+    if info.what == "C" and (_VERSION == "Lua 5.1"
+        or (info.func ~= pcall and info.func ~= xpcall)) then
+      return false
+    end
+    level = level + 1
+  end
+end
+
+-- The running task, or nil outside tasks and where a yield is impossible:
+-- there socket calls block the process instead, with the same results.
 function loop.running()
-  if current and current == coroutine_running() then return current end
+  if current and current == coroutine_running() and can_yield() then return current end
   return nil
 end
 
@@ -250,8 +251,8 @@ end
 -- "wantwrite") or until deadline (monotonic seconds; nil: no limit).
 -- -> true | nil, "timeout", "ETIMEDOUT" | nil, "closed"
 function loop.wait(sock, want, deadline)
-  local task = current
-  if not task or task ~= coroutine_running() then
+  local task = loop.running()
+  if not task then
     return waitfd(sock, want, deadline and deadline - now())
   end
   local waiters = want == "wantread" and readers or writers
@@ -340,6 +341,40 @@ function loop.sleep(seconds)
   coroutine_yield(WAITING)
 end
 
+-- loop.timer(seconds, fn): runs fn() in a task after seconds, unless
+-- timer:cancel() comes first; a cancelled timer keeps run() waiting no
+-- longer. -> timer
+local Timer = {}
+Timer.__index = Timer
+
+function Timer:cancel()
+  if self.done then return false end
+  self.done = true
+  local task = self.task
+  if slot[task] then          -- asleep: wake it now, to end at once
+    timer_cancel(task)
+    enqueue(task, "cancelled")
+  end
+  return true
+end
+
+function loop.timer(seconds, fn)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("bad argument #1 to 'timer' (number expected, got " .. type(seconds) .. ")", 2)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'timer' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local timer = setmetatable({ done = false }, Timer)
+  timer.task = loop.spawn(function()
+    loop.sleep(seconds)
+    if timer.done then return end
+    timer.done = true
+    fn()
+  end)
+  return timer
+end
+
 -- Signals -------------------------------------------------------------
 
 -- loop.onsignal(name, fn): while set, signal name runs fn(name) in a new
@@ -368,7 +403,7 @@ end
 -- Runs tasks until none is left or loop.stop() is called. Returns true,
 -- or nil and a message when tasks are left that nothing can wake.
 function loop.run()
-  if loop.running() then error("hotline.run called from inside a task", 2) end
+  if current then error("hotline.run called from inside a task", 2) end
   stopping = false
   while ntasks > 0 and not stopping do
     run_queue()

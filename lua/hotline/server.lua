@@ -5,6 +5,7 @@
 -- nobody. When the handler returns or fails, the client is closed; a
 -- failure is reported and the server goes on.
 
+local core = require "hotline.core"
 local loop = require "hotline.loop"
 local socket = require "hotline.socket"
 
@@ -87,6 +88,16 @@ local function check_opts(opts)
   if type(opts.handler) ~= "function" then
     error("bad argument #1 to 'serve' (handler must be a function)", 3)
   end
+  if opts.socket ~= nil then
+    if core.type(opts.socket) ~= "socket" then
+      error("bad argument #1 to 'serve' (socket must be an open hotline socket)", 3)
+    end
+    for _, name in ipairs({ "host", "port", "backlog", "reuseport", "family", "workers" }) do
+      if opts[name] ~= nil then
+        error("bad argument #1 to 'serve' (" .. name .. " does not go with socket)", 3)
+      end
+    end
+  end
   if opts.max_connections ~= nil and (type(opts.max_connections) ~= "number"
       or opts.max_connections < 1) then
     error("bad argument #1 to 'serve' (max_connections must be a number >= 1)", 3)
@@ -97,11 +108,15 @@ local function default_report(message)
   io.stderr:write(message, "\n")
 end
 
--- Listens and starts the accept loop in this process.
+-- Listens (or takes opts.socket, already listening) and starts the
+-- accept loop in this process.
 local function serve_here(opts)
-  local listener, err, code = socket.listen(opts.host or "*", opts.port or 0, {
-    backlog = opts.backlog, reuseport = opts.reuseport, family = opts.family })
-  if not listener then return nil, err, code end
+  local listener, err, code = opts.socket, nil, nil
+  if not listener then
+    listener, err, code = socket.listen(opts.host or "*", opts.port or 0, {
+      backlog = opts.backlog, reuseport = opts.reuseport, family = opts.family })
+    if not listener then return nil, err, code end
+  end
   local self = setmetatable({
     listener = listener, handler = opts.handler, max = opts.max_connections,
     active = 0, closed = false, parked = false,
@@ -115,6 +130,7 @@ end
 -- hotline.serve{ host=, port=, handler=, backlog=, reuseport=,
 --   max_connections=, workers=, family=, on_error= } -> server | nil, msg, code
 -- host defaults to "*" and port to 0 (a free port: see server:address()).
+-- hotline.serve{ socket=, handler=, ... } serves a socket already listening.
 function server.serve(opts)
   check_opts(opts)
   if opts.workers and opts.workers ~= 0 then
