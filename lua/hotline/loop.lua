@@ -208,7 +208,7 @@ end
 -- so; on 5.1 any C function between the task's start and here (pcall, a
 -- for iterator, a metamethod, table.sort) forbids it, and on 5.2 any but
 -- pcall and xpcall do: look for one on the stack.
-local can_yield = coroutine.isyieldable or function()
+local can_yield = coroutine.isyieldable or function() -- luacheck: compat
   local level = 3                     -- above can_yield and its caller
   while true do
     local info = debug.getinfo(level, "Sf")

@@ -111,8 +111,9 @@ end
 -- Listens (or takes opts.socket, already listening) and starts the
 -- accept loop in this process.
 local function serve_here(opts)
-  local listener, err, code = opts.socket, nil, nil
+  local listener = opts.socket
   if not listener then
+    local err, code
     listener, err, code = socket.listen(opts.host or "*", opts.port or 0, {
       backlog = opts.backlog, reuseport = opts.reuseport, family = opts.family })
     if not listener then return nil, err, code end
