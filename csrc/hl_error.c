@@ -292,8 +292,14 @@ int hl_error_closed(lua_State *L) {
   return hl_error_pushmsg(L, "closed", NULL);
 }
 
-int hl_error_want(lua_State *L, const char *want) {
-  return hl_error_pushmsg(L, want, NULL);
+int hl_error_want(lua_State *L, const char *want, double timeout) {
+  lua_pushnil(L);
+  lua_pushstring(L, want);
+  if (timeout < 0)
+    lua_pushnil(L);
+  else
+    lua_pushnumber(L, timeout);
+  return 3;
 }
 
 size_t hl_checksize(lua_State *L, int arg, size_t max) {

@@ -5,8 +5,8 @@
  * "ECONNREFUSED". Two outcomes have fixed words: nil, "closed" at the end
  * of a stream and nil, "timeout", "ETIMEDOUT" when a wait runs out.
  * Inside the primitives, would-block is not a failure: they return
- * nil, "wantread" or nil, "wantwrite" and the Lua layer decides whether to
- * wait, to yield or to report a timeout.
+ * nil, "wantread" or nil, "wantwrite" (and the socket's timeout) and the
+ * Lua layer decides whether to wait, to yield or to report a timeout.
  * SPDX-License-Identifier: MIT */
 #ifndef HL_ERROR_H
 #define HL_ERROR_H
@@ -21,7 +21,9 @@ int hl_error_push(lua_State *L, int err);
 int hl_error_pushgai(lua_State *L, int gaierr, int syserr);
 int hl_error_pushmsg(lua_State *L, const char *msg, const char *code);
 int hl_error_closed(lua_State *L);
-int hl_error_want(lua_State *L, const char *want);
+/* nil, want, the socket's timeout (nil: none), so the Lua layer need not
+ * ask for it before waiting */
+int hl_error_want(lua_State *L, const char *want, double timeout);
 const char *hl_error_name(int err);
 
 /* Argument checks that reject NaN, infinities and out-of-range numbers

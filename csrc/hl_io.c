@@ -199,7 +199,7 @@ static int sock_read(lua_State *L) {
     if (want < HL_READ_CHUNK) want = HL_READ_CHUNK;
     if (want > HL_RECV_MAX * 4) want = HL_RECV_MAX * 4;
     err = fill(ctx, s, want);
-    if (err == EAGAIN) return hl_error_want(L, HL_WANTREAD);
+    if (err == EAGAIN) return hl_error_want(L, HL_WANTREAD, s->timeout);
     if (err != 0) return hl_error_push(L, err);
   }
   if (!spans[0].found) return hl_error_closed(L);
@@ -240,11 +240,11 @@ static int sock_recv(lua_State *L) {
     lua_pushliteral(L, "");
     return 1;
   }
-  if (known_drained(s)) return hl_error_want(L, HL_WANTREAD);
+  if (known_drained(s)) return hl_error_want(L, HL_WANTREAD, s->timeout);
   if (want > sizeof buf) want = sizeof buf;
   n = traced_recv(ctx, s, buf, want, &err);
   if (n < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD) : hl_error_push(L, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD, s->timeout) : hl_error_push(L, err);
   if (n == 0 && s->socktype == SOCK_STREAM) return hl_error_closed(L);
   lua_pushlstring(L, buf, (size_t)n);
   return 1;
@@ -294,7 +294,7 @@ static ssize_t send_pieces(const hl_ctx *ctx, const hl_socket *s,
 }
 
 /* Sends every argument from index first on, after skipping skip bytes.
- * -> the socket | nil, "wantwrite", nil, sent | nil, msg, code, sent,
+ * -> the socket | nil, "wantwrite", timeout, sent | nil, msg, code, sent,
  * where sent counts the bytes of all the arguments that went out,
  * skip included: the number to pass as skip next time. */
 static int write_args(lua_State *L, int first, size_t skip) {
@@ -312,16 +312,17 @@ static int write_args(lua_State *L, int first, size_t skip) {
     }
     sent = send_pieces(ctx, s, iov, n, left, &err);
     if (sent < 0) {
-      n = err == EAGAIN ? hl_error_want(L, HL_WANTWRITE) : hl_error_push(L, err);
-      if (n == 2) lua_pushnil(L);
+      if (err == EAGAIN)
+        hl_error_want(L, HL_WANTWRITE, s->timeout);
+      else
+        hl_error_push(L, err);
       lua_pushinteger(L, (lua_Integer)skip);
       return 4;
     }
     skip += (size_t)sent;
     /* short: the send buffer is full; wait rather than meet EAGAIN */
     if ((size_t)sent < left && s->timeout != 0 && s->socktype == SOCK_STREAM) {
-      hl_error_want(L, HL_WANTWRITE);
-      lua_pushnil(L);
+      hl_error_want(L, HL_WANTWRITE, s->timeout);
       lua_pushinteger(L, (lua_Integer)skip);
       return 4;
     }
@@ -375,7 +376,7 @@ static int sock_send(lua_State *L) {
   iov.iov_len = len;
   sent = send_pieces(ctx, s, &iov, 1, len, &err);
   if (sent < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE) : hl_error_push(L, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE, s->timeout) : hl_error_push(L, err);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
 }
@@ -402,7 +403,7 @@ static int sock_recvfrom(lua_State *L) {
                          "%lu", (unsigned long)want);
   } while (n < 0 && err == EINTR);
   if (n < 0)
-    return is_wouldblock(err) ? hl_error_want(L, HL_WANTREAD)
+    return is_wouldblock(err) ? hl_error_want(L, HL_WANTREAD, s->timeout)
                               : hl_error_push(L, err);
   lua_pushlstring(L, buf, (size_t)n);
   from.ss.ss_family = s->family;   /* unnamed unix senders leave it 0 */
@@ -434,7 +435,7 @@ static int sock_sendto(lua_State *L) {
     }
   } while (sent < 0 && err == EINTR);
   if (sent < 0)
-    return is_wouldblock(err) ? hl_error_want(L, HL_WANTWRITE)
+    return is_wouldblock(err) ? hl_error_want(L, HL_WANTWRITE, s->timeout)
                               : hl_error_push(L, err);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;

@@ -6,6 +6,7 @@
  * event, and a socket reported readable forgets its "drained" hint.
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,6 +21,16 @@
 
 static const char *const event_names[] = {"r", "w", "rw", NULL};
 
+/* "r", "w" or "rw" -> HL_POLL_R | HL_POLL_W; anything else raises. */
+static int check_events(lua_State *L, int arg) {
+  size_t len;
+  const char *e = luaL_checklstring(L, arg, &len);
+  if (len == 1 && e[0] == 'r') return HL_POLL_R;
+  if (len == 1 && e[0] == 'w') return HL_POLL_W;
+  if (len == 2 && e[0] == 'r' && e[1] == 'w') return HL_POLL_R | HL_POLL_W;
+  return luaL_argerror(L, arg, lua_pushfstring(L, "invalid option '%s'", e));
+}
+
 int hl_poll_reserve(hl_poller *p, int n) {
   hl_ready *grown;
   if (n <= p->readycap) return 0;
@@ -30,8 +41,14 @@ int hl_poll_reserve(hl_poller *p, int n) {
   return 0;
 }
 
+static hl_poller *to_poller(lua_State *L) {
+  if (hl_is_type(L, 1, hl_ctx_get(L)->poller_mt))
+    return (hl_poller *)lua_touserdata(L, 1);
+  return (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+}
+
 static hl_poller *check_poller(lua_State *L) {
-  hl_poller *p = (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+  hl_poller *p = to_poller(L);
   if (p->backend == NULL) luaL_argerror(L, 1, "attempt to use a closed poller");
   return p;
 }
@@ -68,7 +85,26 @@ static int set_events(lua_State *L, const hl_ctx *ctx, hl_poller *p,
   int old = fd < p->nmasks ? p->masks[fd] & (HL_POLL_R | HL_POLL_W) : 0;
   int err;
   double t0;
+  if (events == 0 && old == 0) {        /* not registered: nothing to do */
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  /* the tables grow to the largest fd, so a number must name an open
+   * descriptor first: p:add(2^31 - 2, "r") must not allocate gigabytes */
+  if (events != 0 && !(flags & HL_POLL_SOCKET) && fcntl(fd, F_GETFD) < 0)
+    return hl_error_push(L, errno);
   if ((err = grow_masks(p, fd)) != 0) return hl_error_push(L, err);
+  if (old == events && events != 0) {   /* the loop re-adds all the time */
+    int same;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->objects);
+    lua_rawgeti(L, -1, fd);
+    same = lua_rawequal(L, -1, idx);
+    lua_pop(L, 2);
+    if (same) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+  }
   if (old != events && !(closing && p->backend->forgets_closed)) {
     t0 = p->fd >= 0 ? hl_trace_start(ctx) : 0;
     err = p->backend->ctl(p, fd, old, events);
@@ -94,7 +130,7 @@ static int set_events(lua_State *L, const hl_ctx *ctx, hl_poller *p,
 static int poll_add(lua_State *L) {
   hl_poller *p = check_poller(L);
   int flags, fd = check_target(L, 2, &flags);
-  int events = hl_checkoption(L, 3, NULL, event_names) + 1;
+  int events = check_events(L, 3);
   return set_events(L, hl_ctx_get(L), p, 2, fd, events, flags, 0);
 }
 
@@ -102,7 +138,7 @@ static int poll_add(lua_State *L) {
 static int poll_modify(lua_State *L) {
   hl_poller *p = check_poller(L);
   int flags, fd = check_target(L, 2, &flags);
-  int events = hl_checkoption(L, 3, NULL, event_names) + 1;
+  int events = check_events(L, 3);
   if (fd >= p->nmasks || p->masks[fd] == 0) return hl_error_push(L, ENOENT);
   return set_events(L, hl_ctx_get(L), p, 2, fd, events, flags, 0);
 }
@@ -111,7 +147,7 @@ static int poll_modify(lua_State *L) {
 static int poll_remove(lua_State *L) {
   hl_poller *p = check_poller(L);
   int flags, fd;
-  hl_socket *s = (hl_socket *)hl_testudata(L, 2, HL_SOCKET_MT);
+  hl_socket *s = hl_socket_test(L, 2);
   if (s != NULL && s->fd < 0) {
     lua_pushboolean(L, 1);
     return 1;
@@ -134,7 +170,7 @@ static int poll_forget(lua_State *L) {
 
 /* The iterator p:wait returns: yields s, events per ready descriptor. */
 static int poll_next(lua_State *L) {
-  hl_poller *p = (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+  hl_poller *p = to_poller(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->objects);
   while (p->cursor < p->nready) {
     const hl_ready *r = &p->ready[p->cursor++];
@@ -203,13 +239,13 @@ static void close_poller(lua_State *L, hl_poller *p) {
 }
 
 static int poll_close(lua_State *L) {
-  close_poller(L, (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT));
+  close_poller(L, to_poller(L));
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int poll__tostring(lua_State *L) {
-  hl_poller *p = (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+  hl_poller *p = to_poller(L);
   if (p->backend == NULL)
     lua_pushliteral(L, "hotline.poller (closed)");
   else
@@ -278,13 +314,17 @@ static const luaL_Reg poll_funcs[] = {
 /* Expects the module table at -2 and the context at -1. The methods get
  * a second upvalue, the iterator, made once so wait allocates nothing. */
 void hl_poll_open(lua_State *L) {
+  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
   hl_register(L, poll_funcs);
   luaL_newmetatable(L, HL_POLLER_MT);
+  lua_pushvalue(L, -1);
+  ctx->poller_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -2);
   hl_register(L, poll_meta);
   lua_newtable(L);
   lua_pushvalue(L, -2);
-  lua_pushcfunction(L, poll_next);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, poll_next, 1);     /* it too needs the context */
   hl_setfuncs(L, poll_methods, 2);
   lua_setfield(L, -3, "__index");
   lua_pop(L, 2);

@@ -31,8 +31,28 @@ static int check_socktype(lua_State *L, int arg) {
                                                                  : SOCK_DGRAM;
 }
 
+/* Whether the value at idx has the metatable registered under ref: a
+ * lookup by number, where luaL_checkudata looks up a name (the check runs
+ * on every call, so it matters). */
+int hl_is_type(lua_State *L, int idx, int ref) {
+  int same = 0;
+  if (lua_touserdata(L, idx) != NULL && lua_getmetatable(L, idx)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+  }
+  return same;
+}
+
+hl_socket *hl_socket_test(lua_State *L, int idx) {
+  return hl_is_type(L, idx, hl_ctx_get(L)->socket_mt)
+             ? (hl_socket *)lua_touserdata(L, idx) : NULL;
+}
+
 hl_socket *hl_socket_check(lua_State *L, int idx) {
-  return (hl_socket *)luaL_checkudata(L, idx, HL_SOCKET_MT);
+  hl_socket *s = hl_socket_test(L, idx);
+  /* not a socket: luaL_checkudata raises the usual message */
+  return s != NULL ? s : (hl_socket *)luaL_checkudata(L, idx, HL_SOCKET_MT);
 }
 
 hl_socket *hl_socket_checkopen(lua_State *L, int idx) {
@@ -118,7 +138,7 @@ static int lib_socketpair(lua_State *L) {
 
 /* hotline.type(x) -> "socket" | "closed socket" | nil, as io.type. */
 static int lib_type(lua_State *L) {
-  hl_socket *s = (hl_socket *)hl_testudata(L, 1, HL_SOCKET_MT);
+  hl_socket *s = hl_socket_test(L, 1);
   if (s == NULL)
     lua_pushnil(L);
   else
@@ -191,7 +211,7 @@ static int sock_accept(lua_State *L) {
     }
   } while (fd < 0 && (err == EINTR || err == ECONNABORTED));
   if (fd < 0)
-    return (err == EAGAIN || err == EWOULDBLOCK) ? hl_error_want(L, HL_WANTREAD)
+    return (err == EAGAIN || err == EWOULDBLOCK) ? hl_error_want(L, HL_WANTREAD, s->timeout)
                                                  : hl_error_push(L, err);
   err = hl_socket_adopt(L, -1, c, fd);
   return err ? hl_error_push(L, err) : 1;
@@ -213,7 +233,7 @@ static int finish_connect(lua_State *L, const hl_ctx *ctx, hl_socket *s) {
     peer.len = sizeof peer.ss;
     if (getpeername(s->fd, (struct sockaddr *)&peer.ss, &peer.len) < 0)
       err = errno;
-    if (err == ENOTCONN) return hl_error_want(L, HL_WANTWRITE);
+    if (err == ENOTCONN) return hl_error_want(L, HL_WANTWRITE, s->timeout);
   }
   s->flags &= ~HL_CONNECTING;
   if (err != 0) return hl_error_push(L, err);
@@ -244,7 +264,7 @@ static int sock_connect(lua_State *L) {
   /* interrupted, a non-blocking connect goes on in the background */
   if (rc < 0 && (err == EINPROGRESS || err == EINTR)) {
     s->flags |= HL_CONNECTING;
-    return hl_error_want(L, HL_WANTWRITE);
+    return hl_error_want(L, HL_WANTWRITE, s->timeout);
   }
   if (rc < 0) return hl_error_push(L, err);
   lua_pushboolean(L, 1);
@@ -402,8 +422,11 @@ static const luaL_Reg sock_funcs[] = {
 /* Expects the module table at -2 and the context at -1; adds the socket
  * functions and hotline.core.metatable (the Lua layer finishes it). */
 void hl_socket_open(lua_State *L) {
+  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
   hl_register(L, sock_funcs);
   luaL_newmetatable(L, HL_SOCKET_MT);
+  lua_pushvalue(L, -1);
+  ctx->socket_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -2);
   hl_register(L, sock_meta);
   lua_newtable(L);                     /* the methods, mt.__index */

@@ -31,6 +31,8 @@ typedef struct hl_socket {
   hl_rbuf *rbuf;          /* unread bytes, or NULL */
 } hl_socket;
 
+int hl_is_type(lua_State *L, int idx, int ref);
+hl_socket *hl_socket_test(lua_State *L, int idx);   /* NULL if not one */
 hl_socket *hl_socket_check(lua_State *L, int idx);
 hl_socket *hl_socket_checkopen(lua_State *L, int idx);
 

@@ -50,6 +50,9 @@ static int lib_sleep(lua_State *L) {
   double t = hl_checkseconds(L, 1);
   struct timespec req, left;
   luaL_argcheck(L, t >= 0, 1, "seconds expected");
+  if (t > 1e15) t = 1e15;   /* 30 million years; a bigger double overflows
+                               time_t (undefined behaviour, in practice a
+                               negative time and no sleep at all) */
   req.tv_sec = (time_t)t;
   req.tv_nsec = (long)((t - (double)req.tv_sec) * 1e9);
   while (nanosleep(&req, &left) < 0 && errno == EINTR) req = left;

@@ -121,9 +121,10 @@ end
 local function arm(sock)
   local events = readers[sock] and (writers[sock] and "rw" or "r")
               or (writers[sock] and "w")
-  local p = get_poller()
+  local p = poller or get_poller()
   if events then
-    assert(p:add(sock, events))
+    local ok, err = p:add(sock, events)
+    if not ok then error("hotline: cannot watch the socket: " .. err, 0) end
   else
     p:remove(sock)
   end
@@ -251,8 +252,8 @@ end
 -- "wantwrite") or until deadline (monotonic seconds; nil: no limit).
 -- -> true | nil, "timeout", "ETIMEDOUT" | nil, "closed"
 function loop.wait(sock, want, deadline)
-  local task = loop.running()
-  if not task then
+  local task = current                 -- loop.running(), inline: hot path
+  if not task or task ~= coroutine_running() or not can_yield() then
     return waitfd(sock, want, deadline and deadline - now())
   end
   local waiters = want == "wantread" and readers or writers
@@ -380,12 +381,21 @@ end
 -- loop.onsignal(name, fn): while set, signal name runs fn(name) in a new
 -- task instead of its default action; fn nil restores the default.
 function loop.onsignal(name, fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    error("bad argument #2 to 'onsignal' (function expected, got " .. type(fn) .. ")", 2)
+  end
   local fd, err, code = core.sigcatch(name, fn ~= nil)
   if not fd then return nil, err, code end
   signal_handlers[name:gsub("^SIG", "")] = fn
   if fn and not signal_fd then
     signal_fd = fd
     assert(get_poller():add(fd, "r"))
+  elseif not fn and signal_fd and next(signal_handlers) == nil then
+    -- nothing is caught any more: the pipe can wake no one, and what
+    -- is left in it was for handlers that are gone
+    get_poller():remove(signal_fd)
+    signal_fd = nil
+    core.sigtake()
   end
   return true
 end
@@ -406,7 +416,7 @@ function loop.run()
   if current then error("hotline.run called from inside a task", 2) end
   stopping = false
   while ntasks > 0 and not stopping do
-    run_queue()
+    if queue_head <= queue_tail then run_queue() end
     if ntasks == 0 or stopping then break end
     local timeout
     if queue_head <= queue_tail then
@@ -417,10 +427,10 @@ function loop.run()
     elseif nwaiting == 0 and not signal_fd then
       return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
     end
-    for sock, events in get_poller():wait(timeout) do
+    for sock, events in (poller or get_poller()):wait(timeout) do
       dispatch(sock, events)
     end
-    expire_timers()
+    if heap_size > 0 then expire_timers() end
   end
   return true
 end

@@ -24,19 +24,19 @@ local function failure(err, code)
   return nil, err, code
 end
 
--- The deadline of a call on sock that has to wait: nil for no limit, or
--- false when the socket's timeout is 0 (never wait).
-local function deadline_of(sock)
-  local timeout = sock:gettimeout()
+-- The deadline of a call that has to wait, from the socket's timeout that
+-- the primitive handed back with its "want": nil for no limit, or false
+-- when the timeout is 0 (never wait).
+local function deadline_of(timeout)
   if timeout == 0 then return false end
   return timeout and now() + timeout
 end
 
 -- Waits for want, calls primitive(sock, a, b, c) again, and so on until it
 -- stops asking to wait or the socket's timeout is spent.
-local function retry(sock, want, primitive, a, b, c)
-  local deadline = deadline_of(sock)
-  if deadline == false then return nil, "timeout", "ETIMEDOUT" end
+local function retry(sock, want, timeout, primitive, a, b, c)
+  if timeout == 0 then return nil, "timeout", "ETIMEDOUT" end
+  local deadline = timeout and now() + timeout
   while true do
     local ok, err, code = wait(sock, want, deadline)
     if not ok then return failure(err, code) end
@@ -59,42 +59,42 @@ local close = methods.close
 function methods.accept(sock)
   local client, err, code = accept(sock)
   if client then return client end
-  if err == WANTREAD then return retry(sock, err, accept) end
+  if err == WANTREAD then return retry(sock, err, code, accept) end
   return failure(err, code)
 end
 
 function methods.connect(sock, host, port)
   local ok, err, code = connect(sock, host, port)
   if ok then return ok end
-  if err == WANTWRITE then return retry(sock, err, connect, host, port) end
+  if err == WANTWRITE then return retry(sock, err, code, connect, host, port) end
   return failure(err, code)
 end
 
 function methods.recv(sock, n)
   local data, err, code = recv(sock, n)
   if data then return data end
-  if err == WANTREAD then return retry(sock, err, recv, n) end
+  if err == WANTREAD then return retry(sock, err, code, recv, n) end
   return failure(err, code)
 end
 
 function methods.send(sock, data, i, j)
   local sent, err, code = send(sock, data, i, j)
   if sent then return sent end
-  if err == WANTWRITE then return retry(sock, err, send, data, i, j) end
+  if err == WANTWRITE then return retry(sock, err, code, send, data, i, j) end
   return failure(err, code)
 end
 
 function methods.recvfrom(sock, n)
   local data, host, port = recvfrom(sock, n)
   if data then return data, host, port end
-  if host == WANTREAD then return retry(sock, host, recvfrom, n) end
+  if host == WANTREAD then return retry(sock, host, port, recvfrom, n) end
   return failure(host, port)
 end
 
 function methods.sendto(sock, data, host, port)
   local sent, err, code = sendto(sock, data, host, port)
   if sent then return sent end
-  if err == WANTWRITE then return retry(sock, err, sendto, data, host, port) end
+  if err == WANTWRITE then return retry(sock, err, code, sendto, data, host, port) end
   return failure(err, code)
 end
 
@@ -107,7 +107,7 @@ local function read_many(sock, ...)
   local formats = pack(...)
   local results = pack(read(sock, ...))
   if results[1] == nil and results[2] == WANTREAD then
-    local deadline = deadline_of(sock)
+    local deadline = deadline_of(results[3])
     if deadline == false then return nil, "timeout", "ETIMEDOUT" end
     repeat
       local ok, err, code = wait(sock, WANTREAD, deadline)
@@ -122,14 +122,14 @@ function methods.read(sock, format, ...)
   if ... ~= nil then return read_many(sock, format, ...) end
   local data, err, code = read(sock, format)
   if data then return data end
-  if err == WANTREAD then return retry(sock, err, read, format) end
+  if err == WANTREAD then return retry(sock, err, code, read, format) end
   return failure(err, code)
 end
 
 -- write resumes after the bytes already sent, so a wait never repeats or
 -- loses any: -> sock | nil, msg, code, bytes sent.
-local function write_rest(sock, sent, ...)
-  local deadline = deadline_of(sock)
+local function write_rest(sock, timeout, sent, ...)
+  local deadline = deadline_of(timeout)
   if deadline == false then return nil, "timeout", "ETIMEDOUT", sent end
   while true do
     local ok, err, code = wait(sock, WANTWRITE, deadline)
@@ -145,7 +145,7 @@ end
 function methods.write(sock, ...)
   local done, err, code, sent = write(sock, ...)
   if done then return done end
-  if err == WANTWRITE then return write_rest(sock, sent, ...) end
+  if err == WANTWRITE then return write_rest(sock, code, sent, ...) end
   return nil, err, code, sent
 end
 

@@ -48,6 +48,11 @@ local function run_worker(self)
     io.stderr:write("hotline worker ", core.getpid(), ": ", tostring(err), "\n")
     os.exit(1)
   end
+  if self.ready then                  -- tell the parent: listening now
+    self.heard:close()
+    self.ready:send("+")
+    self.ready:close()
+  end
   local function stop() srv:close() end
   loop.onsignal("TERM", stop)
   loop.onsignal("INT", stop)
@@ -129,7 +134,16 @@ function workers.serve(opts, serve_here)
   loop.onsignal("CHLD", function() reap(self) end)
   loop.onsignal("TERM", function() self:close() end)
   loop.onsignal("INT", function() self:close() end)
+  -- serve returns once every first worker listens (or has died): each
+  -- sends a byte on this pair; their ends all closed means no more come
+  local heard, told = assert(core.socketpair())
+  self.heard, self.ready = heard, told
   for _ = 1, n do start_worker(self) end
+  self.heard, self.ready = nil, nil
+  told:close()
+  heard:settimeout(10)
+  heard:read(n)
+  heard:close()
   self.supervisor = loop.spawn(supervise, self)
   return self
 end
