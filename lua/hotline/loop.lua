@@ -1,11 +1,11 @@
 -- hotline.loop: the coroutine scheduler and the one wait point.
 --
 -- A task is a coroutine. When a socket call inside a task would block, the
--- call's Lua wrapper asks loop.wait for the socket; inside a task wait
+-- call's Lua wrapper asks loop.await for the socket; inside a task it
 -- registers the task as the socket's reader or writer and yields, and the
 -- loop resumes it when the poller reports the socket ready, when its
 -- deadline passes, or when another task closes the socket. Outside any task
--- wait blocks the process in core.waitfd. The socket call is the same code
+-- it blocks the process in core.waitfd. The socket call is the same code
 -- either way; only the waiting differs.
 --
 -- Per wait nothing is allocated: waiters live in tables keyed by socket,
@@ -249,29 +249,49 @@ end
 -- Waiting -------------------------------------------------------------
 
 -- The one wait point: waits until sock is ready for want ("wantread" or
--- "wantwrite") or until deadline (monotonic seconds; nil: no limit).
--- -> true | nil, "timeout", "ETIMEDOUT" | nil, "closed"
-function loop.wait(sock, want, deadline)
-  local task = current                 -- loop.running(), inline: hot path
-  if not task or task ~= coroutine_running() or not can_yield() then
-    return waitfd(sock, want, deadline and deadline - now())
+-- "wantwrite") or until deadline (monotonic seconds; nil: no limit), then
+-- calls primitive(sock, a, b, c) if one is given, and waits again for as
+-- long as it answers nil, "wantread"/"wantwrite".
+-- -> true (no primitive) | what the primitive returned |
+--    nil, "timeout", "ETIMEDOUT" | nil, "closed"
+-- Inside a task it registers the task as the socket's reader or writer and
+-- yields; elsewhere it blocks in core.waitfd. The task path is written out
+-- here, not called, and the poller is told directly: a task parked in a
+-- socket call then fits in the stack its coroutine started with (every
+-- Lua frame and C call deeper would double it), which on LuaJIT is about
+-- half of what an idle connection costs.
+function loop.await(sock, want, deadline, primitive, a, b, c)
+  while true do
+    local r1, r2, r3
+    if current and current == coroutine_running() and can_yield() then
+      if (want == "wantread" and readers or writers)[sock] then
+        error("hotline: another task already waits to "
+              .. (want == "wantread" and "read" or "write") .. " on this socket", 2)
+      end
+      if want == "wantread" then readers[sock] = current else writers[sock] = current end
+      nwaiting = nwaiting + 1
+      r1, r2 = (poller or get_poller()):add(sock, readers[sock] and
+        (writers[sock] and "rw" or "r") or "w")
+      if not r1 then error("hotline: cannot watch the socket: " .. r2, 2) end
+      if deadline then
+        waited[current] = sock
+        timer_start(current, deadline)
+      end
+      r1 = coroutine_yield(WAITING)
+      if r1 == "timeout" then return nil, "timeout", "ETIMEDOUT" end
+      if r1 ~= "ready" then return nil, "closed" end
+    else
+      r1, r2, r3 = waitfd(sock, want, deadline and deadline - now())
+      if not r1 then return r1, r2, r3 end
+    end
+    if not primitive then return true end
+    r1, r2, r3 = primitive(sock, a, b, c)
+    if r1 ~= nil or (r2 ~= "wantread" and r2 ~= "wantwrite") then
+      if r3 == nil then return r1, r2 end
+      return r1, r2, r3
+    end
+    want = r2
   end
-  local waiters = want == "wantread" and readers or writers
-  if waiters[sock] then
-    error("hotline: another task already waits to "
-          .. (want == "wantread" and "read" or "write") .. " on this socket", 3)
-  end
-  waiters[sock] = task
-  nwaiting = nwaiting + 1
-  arm(sock)
-  if deadline then
-    waited[task] = sock
-    timer_start(task, deadline)
-  end
-  local outcome = coroutine_yield(WAITING)
-  if outcome == "ready" then return true end
-  if outcome == "timeout" then return nil, "timeout", "ETIMEDOUT" end
-  return nil, "closed"
 end
 
 -- Wakes the waiter in waiters for sock with outcome, now or via the queue.

@@ -4,14 +4,14 @@
 -- block (accept, connect, read, write, recv, send, recvfrom, sendto) only
 -- try, and answer nil, "wantread" or nil, "wantwrite" when they would have
 -- to wait. This file wraps each of them: the wrapper tries once and, if it
--- must wait, waits at the one wait point (hotline.loop.wait: a yield inside
+-- must wait, waits at the one wait point (hotline.loop.await: a yield inside
 -- a task, a blocking poll outside) and tries again, within the socket's
 -- timeout. The wrappers replace the primitives in the socket's methods.
 
 local core = require "hotline.core"
 local loop = require "hotline.loop"
 
-local now, wait, write_from = core.monotime, loop.wait, core.write_from
+local now, await, write_from = core.monotime, loop.await, core.write_from
 local select, type, error = select, type, error
 local unpack = table.unpack or unpack -- luacheck: compat
 
@@ -33,21 +33,11 @@ local function deadline_of(timeout)
 end
 
 -- Waits for want, calls primitive(sock, a, b, c) again, and so on until it
--- stops asking to wait or the socket's timeout is spent.
+-- stops asking to wait or the socket's timeout is spent (loop.await does
+-- it; a tail call, so the wrapper's frame is gone while the task waits).
 local function retry(sock, want, timeout, primitive, a, b, c)
   if timeout == 0 then return nil, "timeout", "ETIMEDOUT" end
-  local deadline = timeout and now() + timeout
-  while true do
-    local ok, err, code = wait(sock, want, deadline)
-    if not ok then return failure(err, code) end
-    local r1, r2, r3 = primitive(sock, a, b, c)
-    if r1 ~= nil then
-      if r2 == nil then return r1 end
-      return r1, r2, r3                -- recvfrom: data, host, port
-    end
-    if r2 ~= WANTREAD and r2 ~= WANTWRITE then return failure(r2, r3) end
-    want = r2
-  end
+  return await(sock, want, timeout and now() + timeout, primitive, a, b, c)
 end
 
 -- Each wrapper calls its primitive through a local of the method's own
@@ -110,7 +100,7 @@ local function read_many(sock, ...)
     local deadline = deadline_of(results[3])
     if deadline == false then return nil, "timeout", "ETIMEDOUT" end
     repeat
-      local ok, err, code = wait(sock, WANTREAD, deadline)
+      local ok, err, code = await(sock, WANTREAD, deadline)
       if not ok then return failure(err, code) end
       results = pack(read(sock, unpack(formats, 1, formats.n)))
     until results[1] ~= nil or results[2] ~= WANTREAD
@@ -132,7 +122,7 @@ local function write_rest(sock, timeout, sent, ...)
   local deadline = deadline_of(timeout)
   if deadline == false then return nil, "timeout", "ETIMEDOUT", sent end
   while true do
-    local ok, err, code = wait(sock, WANTWRITE, deadline)
+    local ok, err, code = await(sock, WANTWRITE, deadline)
     if not ok then return nil, err, code, sent end
     local done, more
     done, err, code, more = write_from(sock, sent, ...)
