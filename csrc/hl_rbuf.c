@@ -79,5 +79,7 @@ int hl_rbuf_line(hl_rbuf *b, size_t from, size_t maxline, size_t *len) {
   }
   if (from <= b->nl_clean && from + limit > b->nl_clean)
     b->nl_clean = from + limit;
-  return avail - from >= maxline ? HL_LINE_TOOLONG : HL_LINE_MORE;
+  /* maxline bytes and no '\n' yet: too long once one more byte is there
+   * (at the end of the stream they are a last line that fits) */
+  return avail - from > maxline ? HL_LINE_TOOLONG : HL_LINE_MORE;
 }

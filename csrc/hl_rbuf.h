@@ -34,9 +34,10 @@ void hl_rbuf_free(hl_rbuf **bp);
 
 /* Looks for the end of the line that starts at offset from: HL_LINE_FOUND
  * with *len the length including '\n'; HL_LINE_MORE when more bytes are
- * needed; HL_LINE_TOOLONG when maxline bytes hold no '\n'. Remembers how
- * far it looked, so a line that arrives a byte at a time costs linear
- * time, not quadratic. */
+ * needed (or, at the end of the stream, the rest is the last line);
+ * HL_LINE_TOOLONG when maxline bytes hold no '\n' and more bytes follow
+ * them. Remembers how far it looked, so a line that arrives a byte at a
+ * time costs linear time, not quadratic. */
 int hl_rbuf_line(hl_rbuf *b, size_t from, size_t maxline, size_t *len);
 
 #endif

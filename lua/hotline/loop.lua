@@ -264,6 +264,9 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
   while true do
     local r1, r2, r3
     if current and current == coroutine_running() and can_yield() then
+      -- a deadline already passed is a timeout, even if sock is ready:
+      -- a peer that trickles must not stretch a call past its timeout
+      if deadline and deadline <= now() then return nil, "timeout", "ETIMEDOUT" end
       if (want == "wantread" and readers or writers)[sock] then
         error("hotline: another task already waits to "
               .. (want == "wantread" and "read" or "write") .. " on this socket", 2)
@@ -281,7 +284,10 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
       if r1 == "timeout" then return nil, "timeout", "ETIMEDOUT" end
       if r1 ~= "ready" then return nil, "closed" end
     else
-      r1, r2, r3 = waitfd(sock, want, deadline and deadline - now())
+      local left = deadline and deadline - now()
+      -- (waitfd takes a negative time as "for ever")
+      if left and left <= 0 then return nil, "timeout", "ETIMEDOUT" end
+      r1, r2, r3 = waitfd(sock, want, left)
       if not r1 then return r1, r2, r3 end
     end
     if not primitive then return true end
@@ -388,6 +394,7 @@ function loop.timer(seconds, fn)
   end
   local timer = setmetatable({ done = false }, Timer)
   timer.task = loop.spawn(function()
+    if timer.done then return end       -- cancelled before it started
     loop.sleep(seconds)
     if timer.done then return end
     timer.done = true

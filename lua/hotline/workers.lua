@@ -18,6 +18,7 @@ Workers.__index = Workers
 
 local GRACE = 5          -- seconds a stopping worker may take to drain
 local RESTART_DELAY = 0.2
+local MAX_WORKERS = 1024  -- more is a mistake (math.huge would fork for ever)
 
 function Workers:address()
   return self.reserved:getsockname()
@@ -112,8 +113,9 @@ end
 
 function workers.serve(opts, serve_here)
   local n = opts.workers
-  if type(n) ~= "number" or n < 1 or n ~= math.floor(n) then
-    error("bad argument #1 to 'serve' (workers must be a whole number >= 1)", 3)
+  if type(n) ~= "number" or n < 1 or n > MAX_WORKERS or n ~= math.floor(n) then
+    error("bad argument #1 to 'serve' (workers must be a whole number from 1 to "
+      .. MAX_WORKERS .. ")", 3)
   end
   local reserved, err, code = core.socket(opts.family or "inet", "stream")
   if not reserved then return nil, err, code end
