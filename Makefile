@@ -97,7 +97,7 @@ demo:
 	@$(LUA) lua/hotline/demo/run.lua
 
 lint:
-	luacheck lua spec bench/servers
+	luacheck lua spec $(wildcard bench/servers)
 
 install: build
 	mkdir -p $(DESTDIR)$(LUA_CMOD)/hotline $(DESTDIR)$(LUA_LMOD)/hotline/demo
@@ -112,3 +112,4 @@ clean-build:
 	rm -rf $(BUILD)
 
 -include bench/bench.mk
+-include spec/tools/checks.mk

@@ -124,7 +124,7 @@ describe("read", function()
   end)
 
   it("gets a big body in one read('a')", function()
-    local body = string.rep("0123456789abcdef", 64 * 1024)   -- 1 MiB
+    local body = string.rep("0123456789abcdef", helpers.size(64 * 1024, 1024))   -- 1 MiB
     -- the writer cannot finish before the reader drains: two tasks
     hotline.spawn(function()
       assert(c:write(body))
@@ -146,13 +146,16 @@ describe("recv and send", function()
     s:close()
   end)
 
-  it("recv returns what is there, up to n bytes", function()
+  -- (one byte at a time under the EAGAIN mock: the kernel's behaviour)
+  local kernel_it = helpers.MOCKED and pending or it
+
+  kernel_it("recv returns what is there, up to n bytes", function()
     c:send("hello world")
     assert.equal("hello", s:recv(5))
     assert.equal(" world", s:recv(100))
   end)
 
-  it("send sends data:sub(i, j) and says how many bytes went", function()
+  kernel_it("send sends data:sub(i, j) and says how many bytes went", function()
     assert.equal(3, c:send("abcdef", 2, 4))
     assert.equal(2, c:send("abcdef", -2))
     assert.equal(0, c:send("abcdef", 5, 2))
@@ -180,7 +183,9 @@ describe("write", function()
     c:setoption("sndbuf", 4096)
     s:setoption("rcvbuf", 65536)              -- no autotuning past 1 MiB
     local chunks = {}
-    for i = 1, 256 do chunks[i] = string.rep(string.char(64 + i % 26), 4093 + i) end
+    for i = 1, helpers.size(256, 24) do
+      chunks[i] = string.rep(string.char(64 + i % 26), 4093 + i)
+    end
     local expected = table.concat(chunks)     -- ~1 MiB: more than the buffers hold
     local done, read_meanwhile
     local received, count = {}, 0

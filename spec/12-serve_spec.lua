@@ -69,7 +69,11 @@ for _, backend in ipairs(helpers.backends()) do
           if not c then failures[#failures + 1] = err; return end
           c:settimeout(20)
           connected = connected + 1
-          while connected < n and #failures == 0 do hotline.sleep(0.01) end
+          -- no round trip until the server holds every connection (20 s at most)
+          local give_up = hotline.monotime() + 20
+          while active < n and #failures == 0 and hotline.monotime() < give_up do
+            hotline.sleep(0.01)
+          end
           for round = 1, 3 do
             c:write(i, ".", round, "\n")
             if c:read("l") ~= "echo " .. i .. "." .. round then

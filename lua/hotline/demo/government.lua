@@ -155,8 +155,12 @@ local function hang_up(call)
   tell:say(role, "is done talking, waits for the caller to hang up",
     format("shutdown(fd %d, write)", call.fd))
   client:shutdown("write")
-  client:settimeout(government.LINGER)
-  for _ = 1, 16 do   -- at most 16 reads: a caller cannot keep it forever
+  -- LINGER seconds and 64 KiB at most: a caller cannot keep it for ever
+  local give_up, heard = hotline.monotime() + government.LINGER, 0
+  while heard < 65536 do
+    local left = give_up - hotline.monotime()
+    if left <= 0 then break end
+    client:settimeout(left)
     local data, err, code = client:recv(4096)
     if not data then
       local result = failed(format("recv(fd %d)", call.fd), err, code)
@@ -167,6 +171,7 @@ local function hang_up(call)
       end
       return
     end
+    heard = heard + #data
   end
   tell:say(role, "the caller keeps talking: hangs up anyway")
 end
