@@ -42,7 +42,7 @@ bench-quick: bench-deps bench-bins
 	@$(BENCH_LUA) bench/run.lua --quick $(BENCH_ARGS) || \
 	  { rc=$$?; $(BENCH_LUA) bench/run.lua --cleanup; exit $$rc; }
 
-bench-selftest: bench-bins bench-build-hotline
+bench-selftest: bench-deps bench-bins bench-build-hotline
 	@$(BENCH_LUA) bench/run.lua --selftest $(BENCH_ARGS) || \
 	  { rc=$$?; $(BENCH_LUA) bench/run.lua --cleanup; exit $$rc; }
 

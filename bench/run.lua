@@ -708,6 +708,9 @@ local function write_report(opts, results, insts)
   L[#L + 1] = note and ("Chart: " .. note .. ".") or
     "Chart: [ratios.svg](ratios.svg)."
   L[#L + 1] = ""
+  -- the profiles of the misses, written by hand (bench/README.md)
+  local profile = readfile(BENCH .. "/PROFILE.md")
+  if profile then L[#L + 1] = profile end
   writefile(opts.out, table.concat(L, "\n"))
   io.stderr:write("wrote " .. opts.out .. (note and "" or
     " and " .. svg) .. "\n")
