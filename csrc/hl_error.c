@@ -267,7 +267,25 @@ static int push_lower(lua_State *L, const char *msg, const char *code) {
   return 3;
 }
 
+/* What a peer's reset or hang-up gives, on every such connection: written
+ * out, as strerror goes through gettext each time. (The same words on
+ * glibc, the BSDs and macOS.) */
+static const struct {
+  int number;
+  const char *text;
+} peer_errors[] = {
+  {ECONNRESET, "connection reset by peer"},
+  {EPIPE, "broken pipe"},
+  {ECONNREFUSED, "connection refused"},
+};
+
 int hl_error_push(lua_State *L, int err) {
+  size_t i;
+  for (i = 0; i < sizeof peer_errors / sizeof peer_errors[0]; i++) {
+    if (peer_errors[i].number == err) {
+      return hl_error_pushmsg(L, peer_errors[i].text, hl_error_name(err));
+    }
+  }
   return push_lower(L, strerror(err), hl_error_name(err));
 }
 

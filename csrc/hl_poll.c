@@ -41,10 +41,11 @@ int hl_poll_reserve(hl_poller *p, int n) {
   return 0;
 }
 
+static const char hl_poller_tag[] = HL_POLLER_MT;
+
 static hl_poller *to_poller(lua_State *L) {
-  if (hl_is_type(L, 1, hl_ctx_get(L)->poller_mt))
-    return (hl_poller *)lua_touserdata(L, 1);
-  return (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+  hl_poller *p = (hl_poller *)hl_tagged(L, 1, hl_poller_tag, sizeof *p);
+  return p != NULL ? p : (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
 }
 
 static hl_poller *check_poller(lua_State *L) {
@@ -272,6 +273,7 @@ static int lib_poller(lua_State *L) {
   if (*b == NULL) luaL_argerror(L, 1, "no such poller backend here");
   p = (hl_poller *)hl_newuserdata(L, sizeof *p);
   memset(p, 0, sizeof *p);
+  p->tag = hl_poller_tag;
   p->fd = -1;
   p->objects = LUA_NOREF;
   if ((err = (*b)->init(p)) != 0) return hl_error_push(L, err);
@@ -314,11 +316,8 @@ static const luaL_Reg poll_funcs[] = {
 /* Expects the module table at -2 and the context at -1. The methods get
  * a second upvalue, the iterator, made once so wait allocates nothing. */
 void hl_poll_open(lua_State *L) {
-  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
   hl_register(L, poll_funcs);
   luaL_newmetatable(L, HL_POLLER_MT);
-  lua_pushvalue(L, -1);
-  ctx->poller_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -2);
   hl_register(L, poll_meta);
   lua_newtable(L);

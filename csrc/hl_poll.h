@@ -38,6 +38,7 @@ typedef struct hl_poll_backend {
 } hl_poll_backend;
 
 struct hl_poller {
+  const char *tag;         /* hl_poller_tag: see hl_tagged */
   const hl_poll_backend *backend;
   int fd;                  /* the epoll descriptor; -1 for poll() */
   void *state;             /* the backend's own */

@@ -31,22 +31,21 @@ static int check_socktype(lua_State *L, int arg) {
                                                                  : SOCK_DGRAM;
 }
 
-/* Whether the value at idx has the metatable registered under ref: a
- * lookup by number, where luaL_checkudata looks up a name (the check runs
- * on every call, so it matters). */
-int hl_is_type(lua_State *L, int idx, int ref) {
-  int same = 0;
-  if (lua_touserdata(L, idx) != NULL && lua_getmetatable(L, idx)) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-  }
-  return same;
+const char hl_socket_tag[] = HL_SOCKET_MT;
+
+/* The userdata at idx if it is one of ours with this tag, else NULL.
+ * Each of our objects starts with its type's tag, the address of a static
+ * string: cheaper than comparing metatables (the check runs on every call)
+ * and safe, as the size is checked before the tag is read. */
+void *hl_tagged(lua_State *L, int idx, const char *tag, size_t size) {
+  const char **p;
+  if (lua_type(L, idx) != LUA_TUSERDATA || hl_rawlen(L, idx) < size) return NULL;
+  p = (const char **)lua_touserdata(L, idx);
+  return *p == tag ? p : NULL;
 }
 
 hl_socket *hl_socket_test(lua_State *L, int idx) {
-  return hl_is_type(L, idx, hl_ctx_get(L)->socket_mt)
-             ? (hl_socket *)lua_touserdata(L, idx) : NULL;
+  return (hl_socket *)hl_tagged(L, idx, hl_socket_tag, sizeof(hl_socket));
 }
 
 hl_socket *hl_socket_check(lua_State *L, int idx) {
@@ -63,6 +62,7 @@ hl_socket *hl_socket_checkopen(lua_State *L, int idx) {
 
 hl_socket *hl_socket_push(lua_State *L, int family, int socktype) {
   hl_socket *s = (hl_socket *)hl_newuserdata(L, sizeof *s);
+  s->tag = hl_socket_tag;
   s->fd = -1;
   s->family = (unsigned char)family;
   s->socktype = (unsigned char)socktype;
@@ -422,11 +422,8 @@ static const luaL_Reg sock_funcs[] = {
 /* Expects the module table at -2 and the context at -1; adds the socket
  * functions and hotline.core.metatable (the Lua layer finishes it). */
 void hl_socket_open(lua_State *L) {
-  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
   hl_register(L, sock_funcs);
   luaL_newmetatable(L, HL_SOCKET_MT);
-  lua_pushvalue(L, -1);
-  ctx->socket_mt = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -2);
   hl_register(L, sock_meta);
   lua_newtable(L);                     /* the methods, mt.__index */

@@ -22,6 +22,7 @@ enum {
 };
 
 typedef struct hl_socket {
+  const char *tag;        /* hl_socket_tag: see hl_tagged */
   int fd;                 /* -1 once closed */
   unsigned char family;   /* AF_INET, AF_INET6, AF_UNIX */
   unsigned char socktype; /* SOCK_STREAM, SOCK_DGRAM */
@@ -31,7 +32,8 @@ typedef struct hl_socket {
   hl_rbuf *rbuf;          /* unread bytes, or NULL */
 } hl_socket;
 
-int hl_is_type(lua_State *L, int idx, int ref);
+extern const char hl_socket_tag[];
+void *hl_tagged(lua_State *L, int idx, const char *tag, size_t size);
 hl_socket *hl_socket_test(lua_State *L, int idx);   /* NULL if not one */
 hl_socket *hl_socket_check(lua_State *L, int idx);
 hl_socket *hl_socket_checkopen(lua_State *L, int idx);

@@ -12,7 +12,6 @@
 
 typedef struct hl_ctx {
   int trace;
-  int socket_mt, poller_mt;   /* registry refs: type checks by number */
 } hl_ctx;
 
 #define hl_ctx_get(L) ((hl_ctx *)lua_touserdata((L), lua_upvalueindex(1)))

@@ -286,6 +286,14 @@ describe("errors", function()
     assert.equal("connection refused", hotline.strerror(hotline.errno.ECONNREFUSED))
   end)
 
+  it("words a peer's reset, hang-up and refusal as the system does", function()
+    -- (error tuples take these three from a table of their own: they come
+    -- on every reset connection, and strerror is slow)
+    assert.equal("connection reset by peer", hotline.strerror(hotline.errno.ECONNRESET))
+    assert.equal("broken pipe", hotline.strerror(hotline.errno.EPIPE))
+    assert.equal("connection refused", hotline.strerror(hotline.errno.ECONNREFUSED))
+  end)
+
   it("fileno gives the descriptor", function()
     local s = assert(hotline.socket())
     assert.matches("fd " .. s:fileno(), tostring(s))

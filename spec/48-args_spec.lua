@@ -3,7 +3,7 @@
 -- each argument position (and as self): nil, booleans, numbers small,
 -- huge, negative, fractional, NaN and infinite, empty, odd, very long and
 -- NUL-holding strings, tables (one that raises when touched), functions,
--- coroutines, other userdata, closed sockets and pollers. Each call must
+-- coroutines, other userdata (full and light), closed sockets and pollers. Each call must
 -- either work or raise a clean Lua error (a string); a crash ends busted.
 -- Values that would make a correct call wait for long (hotline.sleep(1e9))
 -- or reach beyond loopback (host 0 is every interface, "inf" a DNS name)
@@ -37,7 +37,8 @@ local function wrong_values()
     "", "a b", "-.-", "\0", "a\0b", string.rep("z", 100000),
     "/nonexistent-dir/hotline-fuzz",
     {}, trap, function() end, coroutine.create(function() end), io.stdout,
-    closed, closed_poller)
+    closed, closed_poller,
+    debug.upvalueid and debug.upvalueid(wrong_values, 1))   -- luacheck: compat (light userdata)
 end
 
 -- Values never used in a position, by what the position means.
