@@ -47,7 +47,7 @@ bench-selftest: bench-deps bench-bins bench-build-hotline
 	  { rc=$$?; $(BENCH_LUA) bench/run.lua --cleanup; exit $$rc; }
 
 bench-deps:
-	@sh bench/deps.sh
+	@sh .ci/deps bench
 
 bench-clean:
 	rm -rf bench/bin bench/out

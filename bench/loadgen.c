@@ -293,6 +293,22 @@ static ssize_t conn_drain(lg_conn *c) {
   }
 }
 
+/* One readiness event for c: a connect finishing (then sends until
+ * first_goal), or a send to continue and an echo to check.
+ * -> 1 handled, 0 not connected yet, -1 failed (reason says why). */
+static int conn_event(lg_conn *c, int idx, uint32_t events,
+                      uint64_t first_goal) {
+  if (c->state == C_CONNECTING) {
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return 0;
+    if (!conn_finish(c)) return -1;
+    c->goal = first_goal;
+    conn_pump(c, idx);
+    return 1;
+  }
+  if (events & EPOLLOUT) conn_pump(c, idx);
+  return conn_drain(c) < 0 ? -1 : 1;
+}
+
 static void window_open(lg_stats *st, const lg_opts *o, uint64_t t) {
   st->in_window = 1;
   st->t_start = t;
@@ -351,17 +367,10 @@ static void open_all(lg_conn *cs, int n, const lg_opts *o, lg_stats *st,
       pending++;
     }
     for (i = wait_events(ev) - 1; i >= 0 && !reason[0]; i--) {
-      int idx = (int)ev[i].data.u32;
+      int idx = (int)ev[i].data.u32, r;
       lg_conn *c = &cs[idx];
-      if (c->state == C_CONNECTING) {
-        if (!(ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
-        if (!conn_finish(c)) break;
-        c->goal = first_msg;
-        conn_pump(c, idx);
-      } else {
-        if (ev[i].events & EPOLLOUT) conn_pump(c, idx);
-        if (conn_drain(c) < 0) break;
-      }
+      if ((r = conn_event(c, idx, ev[i].events, first_msg)) < 0) break;
+      if (r == 0) continue;
       if (c->state == C_OPEN && c->rcvd == c->goal) {
         c->state = C_SERVED;
         served++;
@@ -470,17 +479,10 @@ static void run_churn(const lg_opts *o, lg_stats *st) {
   while (!st->done && !reason[0]) {
     int n = wait_events(ev);
     for (i = 0; i < n && !reason[0]; i++) {
-      int idx = (int)ev[i].data.u32;
+      int idx = (int)ev[i].data.u32, r;
       lg_conn *c = &cs[idx];
-      if (c->state == C_CONNECTING) {
-        if (!(ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
-        if (!conn_finish(c)) break;
-        c->goal = MSG;
-        conn_pump(c, idx);
-        continue;
-      }
-      if (ev[i].events & EPOLLOUT) conn_pump(c, idx);
-      if (conn_drain(c) < 0) break;
+      if ((r = conn_event(c, idx, ev[i].events, MSG)) < 0) break;
+      if (r == 0) continue;
       if (c->rcvd == MSG) {
         uint64_t t = now_ns();
         st->last_progress = t;

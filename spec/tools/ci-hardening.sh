@@ -4,8 +4,9 @@
 # the specs against an ASan + UBSan build and under the EAGAIN mock, the
 # fault specs, on Lua 5.4 and LuaJIT; the specs under valgrind (Lua 5.4);
 # each libFuzzer target for FUZZ_SECONDS (20 here). Runs every step, then
-# fails if any failed. As root it installs the Debian packages it needs;
-# otherwise it prints the command and stops. About 5 minutes on 2 cores.
+# fails if any failed. As root it installs the Debian packages it needs
+# (.ci/deps hardening); otherwise it prints the command and stops.
+# About 5 minutes on 2 cores.
 set -u
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -24,28 +25,8 @@ run() {
   $name"
 }
 
-pkgs="gcc make libc6-dev lua5.4 liblua5.4-dev luajit libluajit-5.1-dev
-      lua-busted valgrind clang libclang-rt-dev"
-missing=""
-if command -v dpkg-query >/dev/null 2>&1; then
-  for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-      missing="$missing $p"
-  done
-fi
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "the hardening checks need:$missing" >&2
-    echo "run: sudo apt-get install -y$missing" >&2
-    exit 1
-  fi
-  step "installing:$missing"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends $missing </dev/null ||
-    { apt-get update -q </dev/null &&
-      apt-get install -y -q --no-install-recommends $missing </dev/null; } ||
-    exit 1
-fi
+step "dependencies"
+sh .ci/deps hardening || exit 1
 
 for lua in lua5.4 luajit; do
   run "check-asan on $lua" make --no-print-directory LUA=$lua check-asan
