@@ -320,6 +320,13 @@ int hl_error_want(lua_State *L, const char *want, double timeout) {
   return 3;
 }
 
+int hl_typeerror(lua_State *L, int arg, const char *tname) {
+  const char *got = luaL_typename(L, arg);
+  if (luaL_getmetafield(L, arg, "__name") && lua_type(L, -1) == LUA_TSTRING)
+    got = lua_tostring(L, -1);
+  return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+
 size_t hl_checksize(lua_State *L, int arg, size_t max) {
   lua_Number n = luaL_checknumber(L, arg);
   if (!(n >= 0 && n <= (lua_Number)max) || n != floor(n))

@@ -28,6 +28,9 @@ const char *hl_error_name(int err);
 
 /* Argument checks that reject NaN, infinities and out-of-range numbers
  * before any conversion, so no input can reach undefined behaviour. */
+/* Raises "bad argument #arg (tname expected, got <type>)", as
+ * luaL_checkudata does; <type> is the value's __name where it has one. */
+int hl_typeerror(lua_State *L, int arg, const char *tname);
 size_t hl_checksize(lua_State *L, int arg, size_t max);
 size_t hl_optsize(lua_State *L, int arg, size_t def, size_t max);
 double hl_checkseconds(lua_State *L, int arg); /* nil gives -1: forever */

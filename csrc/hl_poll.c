@@ -45,7 +45,8 @@ static const char hl_poller_tag[] = HL_POLLER_MT;
 
 static hl_poller *to_poller(lua_State *L) {
   hl_poller *p = (hl_poller *)hl_tagged(L, 1, hl_poller_tag, sizeof *p);
-  return p != NULL ? p : (hl_poller *)luaL_checkudata(L, 1, HL_POLLER_MT);
+  if (p == NULL) hl_typeerror(L, 1, HL_POLLER_MT);   /* (as hl_socket_check) */
+  return p;
 }
 
 static hl_poller *check_poller(lua_State *L) {

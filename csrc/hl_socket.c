@@ -50,8 +50,10 @@ hl_socket *hl_socket_test(lua_State *L, int idx) {
 
 hl_socket *hl_socket_check(lua_State *L, int idx) {
   hl_socket *s = hl_socket_test(L, idx);
-  /* not a socket: luaL_checkudata raises the usual message */
-  return s != NULL ? s : (hl_socket *)luaL_checkudata(L, idx, HL_SOCKET_MT);
+  /* (not luaL_checkudata: debug.setmetatable can give anything our
+   * metatable, but not our tag) */
+  if (s == NULL) hl_typeerror(L, idx, HL_SOCKET_MT);
+  return s;
 }
 
 hl_socket *hl_socket_checkopen(lua_State *L, int idx) {

@@ -292,6 +292,37 @@ describe("errors", function()
     assert.equal("connection reset by peer", hotline.strerror(hotline.errno.ECONNRESET))
     assert.equal("broken pipe", hotline.strerror(hotline.errno.EPIPE))
     assert.equal("connection refused", hotline.strerror(hotline.errno.ECONNREFUSED))
+    -- and the tuples of real failures say what strerror says
+    local listener = assert(hotline.listen("127.0.0.1", 0))
+    local _, port = listener:getsockname()
+    listener:close()
+    local _, refused, code = hotline.connect("127.0.0.1", port)
+    assert.equal("ECONNREFUSED", code)
+    assert.equal(hotline.strerror(hotline.errno[code]), refused)
+    local c, peer = helpers.tcp_pair()
+    assert(peer:setoption("linger", 0))
+    peer:close()                                   -- a reset
+    local written, gone
+    for _ = 1, 10 do                               -- the reset may take a write to be seen
+      written, gone, code = c:send("x")
+      if not written then break end
+    end
+    assert.is_true(code == "ECONNRESET" or code == "EPIPE", tostring(code))
+    assert.equal(hotline.strerror(hotline.errno[code]), gone)
+    c:close()
+  end)
+
+  it("takes no other userdata for a socket, even one given its metatable", function()
+    local s = assert(hotline.socket())
+    local f = assert(io.tmpfile())
+    local file_mt = getmetatable(f)
+    debug.setmetatable(f, getmetatable(s))
+    local ok, err = pcall(getmetatable(s).__index.fileno, f)
+    debug.setmetatable(f, file_mt)
+    f:close()
+    s:close()
+    assert.is_false(ok)
+    assert.matches("bad argument #1 .*%(hotline.socket expected", err)
   end)
 
   it("fileno gives the descriptor", function()

@@ -248,6 +248,21 @@ end
 
 -- Waiting -------------------------------------------------------------
 
+-- A call whose deadline has passed: one look without waiting (it also
+-- tells a read that new bytes may have come since its last short read)
+-- and, if the socket is ready, one last try; else a timeout. So a peer
+-- that trickles cannot stretch the call, and ready data is never missed.
+local function last_try(sock, want, primitive, a, b, c)
+  if primitive and waitfd(sock, want, 0) then
+    local r1, r2, r3 = primitive(sock, a, b, c)
+    if r1 ~= nil or (r2 ~= "wantread" and r2 ~= "wantwrite") then
+      if r3 == nil then return r1, r2 end
+      return r1, r2, r3
+    end
+  end
+  return nil, "timeout", "ETIMEDOUT"
+end
+
 -- The one wait point: waits until sock is ready for want ("wantread" or
 -- "wantwrite") or until deadline (monotonic seconds; nil: no limit), then
 -- calls primitive(sock, a, b, c) if one is given, and waits again for as
@@ -264,9 +279,9 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
   while true do
     local r1, r2, r3
     if current and current == coroutine_running() and can_yield() then
-      -- a deadline already passed is a timeout, even if sock is ready:
-      -- a peer that trickles must not stretch a call past its timeout
-      if deadline and deadline <= now() then return nil, "timeout", "ETIMEDOUT" end
+      if deadline and deadline <= now() then
+        return last_try(sock, want, primitive, a, b, c)
+      end
       if (want == "wantread" and readers or writers)[sock] then
         error("hotline: another task already waits to "
               .. (want == "wantread" and "read" or "write") .. " on this socket", 2)
@@ -286,7 +301,7 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
     else
       local left = deadline and deadline - now()
       -- (waitfd takes a negative time as "for ever")
-      if left and left <= 0 then return nil, "timeout", "ETIMEDOUT" end
+      if left and left <= 0 then return last_try(sock, want, primitive, a, b, c) end
       r1, r2, r3 = waitfd(sock, want, left)
       if not r1 then return r1, r2, r3 end
     end
