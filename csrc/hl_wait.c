@@ -19,7 +19,9 @@ static int to_ms(double seconds) {
 
 /* hotline.core.waitfd(s, "wantread" | "wantwrite" [, seconds])
  * -> true | nil, "timeout", "ETIMEDOUT" | nil, msg, code.
- * Signals do not end the wait early: it resumes with the time left. */
+ * seconds is the time a call has left: nil waits for ever, and a negative
+ * number (a deadline already past) only looks. Signals do not end the
+ * wait early: it resumes with the time left. */
 static int lib_waitfd(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   hl_socket *s = hl_socket_checkopen(L, 1);
@@ -27,6 +29,7 @@ static int lib_waitfd(lua_State *L) {
   double timeout = hl_checkseconds(L, 3), deadline = 0, t0;
   struct pollfd pfd;
   int rc, err;
+  if (lua_type(L, 3) == LUA_TNUMBER && lua_tonumber(L, 3) < 0) timeout = 0;
   if (timeout > 0) deadline = hl_monotime() + timeout;
   pfd.fd = s->fd;
   pfd.events = write ? POLLOUT : POLLIN;

@@ -50,4 +50,17 @@ describe("a wait whose deadline has passed", function()
     s:close()
     assert.same({ nil, "timeout", "ETIMEDOUT" }, result)
   end)
+
+  it("is only a look for core.waitfd, given the negative time left", function()
+    -- (the wait point's check and its waitfd each read the clock: the
+    -- deadline may pass in between, and waitfd then gets a negative time)
+    local ok, _, out = helpers.run_lua([[-e '
+      local hotline = require "hotline"
+      local core = require "hotline.core"
+      local listener = assert(hotline.listen("127.0.0.1", 0))
+      local c = assert(hotline.connect(listener:getsockname()))
+      print(core.waitfd(c, "wantread", -0.001))']])
+    assert.is_true(ok)
+    assert.equal("nil\ttimeout\tETIMEDOUT\n", out)
+  end)
 end)
