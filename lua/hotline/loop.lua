@@ -248,21 +248,6 @@ end
 
 -- Waiting -------------------------------------------------------------
 
--- A call whose deadline has passed: one look without waiting (it also
--- tells a read that new bytes may have come since its last short read)
--- and, if the socket is ready, one last try; else a timeout. So a peer
--- that trickles cannot stretch the call, and ready data is never missed.
-local function last_try(sock, want, primitive, a, b, c)
-  if primitive and waitfd(sock, want, 0) then
-    local r1, r2, r3 = primitive(sock, a, b, c)
-    if r1 ~= nil or (r2 ~= "wantread" and r2 ~= "wantwrite") then
-      if r3 == nil then return r1, r2 end
-      return r1, r2, r3
-    end
-  end
-  return nil, "timeout", "ETIMEDOUT"
-end
-
 -- The one wait point: waits until sock is ready for want ("wantread" or
 -- "wantwrite") or until deadline (monotonic seconds; nil: no limit), then
 -- calls primitive(sock, a, b, c) if one is given, and waits again for as
@@ -278,10 +263,18 @@ end
 function loop.await(sock, want, deadline, primitive, a, b, c)
   while true do
     local r1, r2, r3
-    if current and current == coroutine_running() and can_yield() then
-      if deadline and deadline <= now() then
-        return last_try(sock, want, primitive, a, b, c)
+    if deadline and deadline <= now() then
+      -- the deadline has passed: one look without waiting (it also tells
+      -- a read that bytes may have come since its last short read) and, if
+      -- the socket is ready, one last try below. So a peer that trickles
+      -- cannot stretch the call, and ready data is never missed. (deadline
+      -- false marks the last try: one more local would cost every parked
+      -- task a bigger stack on 5.4)
+      if not (primitive and waitfd(sock, want, 0)) then
+        return nil, "timeout", "ETIMEDOUT"
       end
+      deadline = false
+    elseif current and current == coroutine_running() and can_yield() then
       if (want == "wantread" and readers or writers)[sock] then
         error("hotline: another task already waits to "
               .. (want == "wantread" and "read" or "write") .. " on this socket", 2)
@@ -299,10 +292,7 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
       if r1 == "timeout" then return nil, "timeout", "ETIMEDOUT" end
       if r1 ~= "ready" then return nil, "closed" end
     else
-      local left = deadline and deadline - now()
-      -- (waitfd takes a negative time as "for ever")
-      if left and left <= 0 then return last_try(sock, want, primitive, a, b, c) end
-      r1, r2, r3 = waitfd(sock, want, left)
+      r1, r2, r3 = waitfd(sock, want, deadline and deadline - now())
       if not r1 then return r1, r2, r3 end
     end
     if not primitive then return true end
@@ -311,6 +301,7 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
       if r3 == nil then return r1, r2 end
       return r1, r2, r3
     end
+    if deadline == false then return nil, "timeout", "ETIMEDOUT" end
     want = r2
   end
 end

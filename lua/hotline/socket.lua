@@ -36,8 +36,9 @@ end
 -- stops asking to wait or the socket's timeout is spent (loop.await does
 -- it; a tail call, so the wrapper's frame is gone while the task waits).
 local function retry(sock, want, timeout, primitive, a, b, c)
-  if timeout == 0 then return nil, "timeout", "ETIMEDOUT" end
-  return await(sock, want, timeout and now() + timeout, primitive, a, b, c)
+  local deadline = deadline_of(timeout)
+  if deadline == false then return nil, "timeout", "ETIMEDOUT" end
+  return await(sock, want, deadline, primitive, a, b, c)
 end
 
 -- Each wrapper calls its primitive through a local of the method's own
