@@ -198,7 +198,8 @@ describe("serve", function()
     assert(hotline.run())
     assert.equal("echo given", answer)
     assert.equal("closed socket", hotline.type(s))
-    assert.has_error(function() hotline.serve { socket = s, handler = print } end)
+    assert.has_error(function() hotline.serve { socket = s, handler = print } end,
+      "bad argument #1 to 'serve' (socket must be an open hotline socket)")
     local t = assert(hotline.socket())
     assert.has_error(function() hotline.serve { socket = t, port = 1, handler = print } end,
       "bad argument #1 to 'serve' (port does not go with socket)")
