@@ -31,6 +31,14 @@ WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wredundant-decls \
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c99 -fPIC -fvisibility=hidden -D_GNU_SOURCE $(WARN) \
               $(CFLAGS) -I$(LUA_INCDIR) -MMD -MP
+# TLS on OpenSSL 3 (make TLS=0 builds without it) and names on c-ares
+TLS ?= 1
+ifeq ($(TLS),0)
+ALL_CFLAGS += -DHL_NO_TLS
+else
+LIBS += -lssl -lcrypto
+endif
+LIBS += -lcares
 ifeq ($(POLLER),poll)
 ALL_CFLAGS += -DHL_NO_EPOLL
 endif
@@ -54,7 +62,7 @@ build: $(LIB)
 
 $(LIB): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(BUILD)/obj/%.o: csrc/%.c
 	@test -f $(LUA_INCDIR)/lua.h || { echo "no lua.h in $(LUA_INCDIR): set LUA_INCDIR" >&2; exit 1; }
