@@ -19,31 +19,34 @@ static int to_ms(double seconds) {
 
 /* hotline.core.waitfd(s, "wantread" | "wantwrite" [, seconds])
  * -> true | nil, "timeout", "ETIMEDOUT" | nil, msg, code.
+ * s is a socket or a descriptor number (a resolver's, say).
  * seconds is the time a call has left: nil waits for ever, and a negative
  * number (a deadline already past) only looks. Signals do not end the
  * wait early: it resumes with the time left. */
 static int lib_waitfd(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
-  hl_socket *s = hl_socket_checkopen(L, 1);
+  hl_socket *s = lua_type(L, 1) == LUA_TNUMBER ? NULL
+                                                : hl_socket_checkopen(L, 1);
+  int fd = s ? s->fd : (int)hl_checksize(L, 1, INT_MAX - 1);
   int write = hl_checkoption(L, 2, NULL, want_names);
   double timeout = hl_checkseconds(L, 3), deadline = 0, t0;
   struct pollfd pfd;
   int rc, err;
   if (lua_type(L, 3) == LUA_TNUMBER && lua_tonumber(L, 3) < 0) timeout = 0;
   if (timeout > 0) deadline = hl_monotime() + timeout;
-  pfd.fd = s->fd;
+  pfd.fd = fd;
   pfd.events = write ? POLLOUT : POLLIN;
   do {
     pfd.revents = 0;
     t0 = hl_trace_start(ctx);
     rc = poll(&pfd, 1, timeout < 0 ? -1 : to_ms(deadline - hl_monotime()));
     err = errno;
-    if (t0) hl_trace_end(t0, "poll", s->fd, rc, hl_error_name(err), "%s",
+    if (t0) hl_trace_end(t0, "poll", fd, rc, hl_error_name(err), "%s",
                          write ? "w" : "r");
   } while (rc < 0 && err == EINTR);
   if (rc < 0) return hl_error_push(L, err);
   if (rc == 0) return hl_error_pushmsg(L, "timeout", "ETIMEDOUT");
-  if (!write) s->flags &= ~HL_DRAINED;
+  if (!write && s) s->flags &= ~HL_DRAINED;
   lua_pushboolean(L, 1);
   return 1;
 }

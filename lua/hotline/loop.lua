@@ -35,6 +35,7 @@ local stopping = false
 local readers = {}   -- socket -> the task waiting to read it
 local writers = {}   -- socket -> the task waiting to write it
 local waited = {}    -- task -> the socket it waits for, while a deadline runs
+local many = {}      -- task -> the list it waits for in loop.await_any
 local suspended = {} -- tasks parked in loop.suspend
 
 -- Runnable tasks: a ring of (task, value to resume it with).
@@ -306,7 +307,23 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
   end
 end
 
+-- Takes a task waiting in loop.await_any off every socket of its list
+-- (one may already be off); their registrations are brought up to date.
+local function unwait_many(task, list)
+  many[task] = nil
+  for i = 1, #list, 2 do
+    local sock = list[i]
+    local waiters = list[i + 1] == "wantread" and readers or writers
+    if waiters[sock] == task then
+      waiters[sock] = nil
+      nwaiting = nwaiting - 1
+      arm(sock)
+    end
+  end
+end
+
 -- Wakes the waiter in waiters for sock with outcome, now or via the queue.
+-- A task in loop.await_any is woken with the socket that woke it.
 local function wake_waiter(waiters, sock, outcome, later)
   local task = waiters[sock]
   if not task then return end
@@ -315,6 +332,11 @@ local function wake_waiter(waiters, sock, outcome, later)
   if waited[task] then
     waited[task] = nil
     timer_cancel(task)
+  end
+  local list = many[task]
+  if list then
+    unwait_many(task, list)
+    outcome = sock
   end
   if later then enqueue(task, outcome) else resume(task, outcome) end
 end
@@ -329,6 +351,92 @@ function loop.release(sock)
   if poller then poller:forget(sock) end
 end
 
+-- Outside tasks, loop.await_any waits in a poller of its own, kept for
+-- the next call and emptied after each.
+local private_poller
+
+local function check_list(list)
+  if type(list) ~= "table" or #list == 0 or #list % 2 ~= 0 then
+    error("bad argument #1 to 'await_any' (list of socket, want pairs expected)", 3)
+  end
+  for i = 2, #list, 2 do
+    local want = list[i]
+    if want ~= "wantread" and want ~= "wantwrite" then
+      error("bad argument #1 to 'await_any' (\"wantread\" or \"wantwrite\" expected at "
+            .. i .. ", got " .. tostring(want) .. ")", 3)
+    end
+  end
+end
+
+-- loop.await_any({ sock1, want1, sock2, want2, ... } [, deadline]): waits
+-- until one of the sockets (or descriptor numbers) is ready for its want
+-- or has been closed, or until deadline (monotonic seconds; nil: no
+-- limit). -> the index in the list of a socket that is ready (outside a
+-- task the first ready one in list order) |
+-- nil, "timeout", "ETIMEDOUT". It only waits: the caller then makes the
+-- call, which answers at once (with nil, "closed" on a closed socket).
+-- Inside a task it registers the task on every socket and yields; outside
+-- it blocks in one poll over all of them.
+function loop.await_any(list, deadline)
+  check_list(list)
+  local n = #list
+  for i = 1, n, 2 do   -- a closed socket is ready: its call answers at once
+    if type(list[i]) ~= "number" and core.type(list[i]) ~= "socket" then return i end
+  end
+  if deadline and deadline <= now() then deadline = now() end
+  local task = loop.running()
+  if task then
+    for i = 1, n, 2 do
+      local sock, waiters = list[i], list[i + 1] == "wantread" and readers or writers
+      if waiters[sock] and waiters[sock] ~= task then
+        unwait_many(task, list)
+        error("hotline: another task already waits to "
+              .. (waiters == readers and "read" or "write") .. " on this socket", 2)
+      end
+      waiters[sock] = task
+      nwaiting = nwaiting + 1
+      many[task] = list
+      arm(sock)
+    end
+    if deadline then
+      waited[task] = list
+      timer_start(task, deadline)
+    end
+    local woken = coroutine_yield(WAITING)
+    if many[task] then unwait_many(task, list) end   -- woken otherwise
+    if woken == "timeout" then return nil, "timeout", "ETIMEDOUT" end
+    for i = 1, n, 2 do
+      if list[i] == woken then return i end
+    end
+    return nil, "closed"
+  end
+  local p = private_poller
+  if not p then
+    p = assert(core.poller(backend))
+    private_poller = p
+  end
+  for i = 1, n, 2 do
+    local ok, err, code = p:add(list[i], list[i + 1] == "wantread" and "r" or "w")
+    if not ok then
+      for j = 1, i - 2, 2 do p:remove(list[j]) end
+      return nil, err, code
+    end
+  end
+  local found
+  repeat
+    local timeout = deadline and deadline - now()
+    if timeout and timeout < 0 then timeout = 0 end
+    for sock in p:wait(timeout) do
+      for i = 1, n, 2 do   -- several ready: the first in the list
+        if list[i] == sock and (not found or i < found) then found = i end
+      end
+    end
+  until found or (deadline and now() >= deadline)
+  for i = 1, n, 2 do p:remove(list[i]) end
+  if not found then return nil, "timeout", "ETIMEDOUT" end
+  return found
+end
+
 -- A woken task usually waits on the same socket again soon, so its
 -- registration stays; only an event that finds nobody waiting (the poller
 -- is level-triggered and would repeat it) updates the registration.
@@ -338,7 +446,7 @@ local function dispatch(sock, events)
   local idle = (read and not readers[sock]) or (write and not writers[sock])
   if read then wake_waiter(readers, sock, "ready") end
   if write then wake_waiter(writers, sock, "ready") end
-  if idle and core.type(sock) == "socket" then arm(sock) end
+  if idle and (type(sock) == "number" or core.type(sock) == "socket") then arm(sock) end
 end
 
 local function expire_timers()
@@ -347,7 +455,10 @@ local function expire_timers()
     local task = heap[1]
     timer_cancel(task)
     local sock = waited[task]
-    if sock then
+    if many[task] then
+      waited[task] = nil
+      unwait_many(task, many[task])
+    elseif sock then
       waited[task] = nil
       if readers[sock] == task then readers[sock] = nil else writers[sock] = nil end
       nwaiting = nwaiting - 1
@@ -487,7 +598,8 @@ function loop.reset(poller_backend)
   if poller_backend then backend = poller_backend end
   if poller then poller:close() end
   poller, current, ntasks, nwaiting, stopping = nil, nil, 0, 0, false
-  readers, writers, waited, suspended = {}, {}, {}, {}
+  readers, writers, waited, suspended, many = {}, {}, {}, {}, {}
+  private_poller = nil
   queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
   heap, due, slot, heap_size = {}, {}, {}, 0
   exit_hook, exit_arg = {}, {}
