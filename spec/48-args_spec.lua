@@ -155,6 +155,8 @@ describe("every public function with wrong arguments", function()
     local listener = assert(hotline.listen("127.0.0.1", 0))
     local _, port = listener:getsockname()
     local soft = hotline.fdlimit()
+    local ready = hotline.channel(1)        -- wait_any answers at once
+    ready:send(true)
     local simple = {
       socket = { "inet", "stream" },
       socketpair = { "stream" },
@@ -168,6 +170,12 @@ describe("every public function with wrong arguments", function()
       run = {},
       stop = {},
       spawn = { function() end, 1 },
+      current = {},
+      timeout = { 0, function() end },
+      channel = { 1 },
+      condition = {},
+      semaphore = { 1 },
+      wait_any = { ready },
     }
     for name, valid in pairs(simple) do
       fuzz("hotline." .. name, function(...)

@@ -10,6 +10,8 @@ local core = require "hotline.core"
 local loop = require "hotline.loop"
 local socket = require "hotline.socket"
 local server = require "hotline.server"
+local task = require "hotline.task"
+local sync = require "hotline.sync"
 
 local hotline = {
   _VERSION = "hotline scm",
@@ -28,11 +30,18 @@ local hotline = {
   run = loop.run,
   stop = loop.stop,
   sleep = loop.sleep,
-  timer = loop.timer,
+  timer = task.timer,
   onsignal = loop.onsignal,
   listen = socket.listen,
   connect = socket.connect,
   serve = server.serve,
+  -- tasks that work together (README "Tasks together")
+  current = task.current,
+  timeout = task.timeout,
+  channel = sync.channel,
+  condition = sync.condition,
+  semaphore = sync.semaphore,
+  wait_any = sync.wait_any,
 }
 
 return hotline

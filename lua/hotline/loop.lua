@@ -1,50 +1,71 @@
 -- hotline.loop: the coroutine scheduler and the one wait point.
 --
--- A task is a coroutine. When a socket call inside a task would block, the
--- call's Lua wrapper asks loop.await for the socket; inside a task it
--- registers the task as the socket's reader or writer and yields, and the
--- loop resumes it when the poller reports the socket ready, when its
--- deadline passes, or when another task closes the socket. Outside any task
--- it blocks the process in core.waitfd. The socket call is the same code
--- either way; only the waiting differs.
+-- A task is a coroutine inside a task object (the table hotline.spawn
+-- returns; its methods are in hotline.task). When a socket call inside a
+-- task would block, the call's Lua wrapper asks loop.await for the socket;
+-- inside a task it registers the task as the socket's reader or writer and
+-- yields, and the loop resumes it when the poller reports the socket
+-- ready, when its deadline passes, or when another task closes the socket.
+-- Outside any task it blocks the process in core.waitfd. The socket call
+-- is the same code either way; only the waiting differs.
 --
 -- Per wait nothing is allocated: waiters live in tables keyed by socket,
--- deadlines in a binary heap of tasks, and the poller's iterator reuses its
--- event array.
+-- deadlines in a binary heap (hotline.heap), and the poller's iterator
+-- reuses its event array.
+--
+-- Cancellation (task:cancel, hotline.timeout) takes a waiting task off
+-- whatever it waits on and resumes it with CANCEL, and the wait raises the
+-- task's cancel value; a task that is running is dealt with when it next
+-- waits, by one counter test in resume. A task object has two fields while
+-- it lives, co (its coroutine) and on (the socket of its last loop.await),
+-- and keeps its end in the same two once it is over (state, results), so
+-- an idle task costs one small table more than its coroutine.
 
 local core = require "hotline.core"
+local heap = require "hotline.heap"
 
 local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
 local coroutine_running, coroutine_status = coroutine.running, coroutine.status
 local coroutine_yield = coroutine.yield
 local now, waitfd = core.monotime, core.waitfd
+local timer_start, timer_cancel, slot = heap.push, heap.remove, heap.slot
 local traceback = debug.traceback
-local select, type, tostring, error = select, type, tostring, error
+local select, type, tostring, error, setmetatable = select, type, tostring, error, setmetatable
 local unpack = table.unpack or unpack -- luacheck: compat
 
 local loop = {}
 
 local WAITING = {}   -- what a task yields when it waits through us
+local CANCEL = {}    -- resume value: the wait raises the task's cancel value
+local TIMEOUT = {}   -- resume value of loop.park when its deadline passed
+
+-- What a cancelled task raises: pcall sees it, the loop does not report it.
+local CANCELLED = setmetatable({}, { __tostring = function() return "cancelled" end })
+loop.CANCELLED = CANCELLED
+
+-- Task objects; hotline.task adds their methods.
+local Task = {}
+Task.__index = Task
+loop.Task = Task
 
 local poller         -- made on first use, so a forked child can make its own
 local current        -- the task running now, or nil
+local current_co     -- the coroutine it runs in (inside hotline.timeout on
+                     -- Lua 5.1, one of its own: see hotline.task)
 local ntasks = 0     -- tasks alive
 local nwaiting = 0   -- tasks waiting for a socket (the poller can wake them)
+local ncancel = 0    -- tasks alive with a cancellation to deliver
 local stopping = false
 
 local readers = {}   -- socket -> the task waiting to read it
 local writers = {}   -- socket -> the task waiting to write it
-local waited = {}    -- task -> the socket it waits for, while a deadline runs
 local many = {}      -- task -> the list it waits for in loop.await_any
-local suspended = {} -- tasks parked in loop.suspend
+local suspended = {} -- task -> true (loop.suspend) or the object it is
+                     -- parked on (loop.park), whose forget(task) drops it
 
 -- Runnable tasks: a ring of (task, value to resume it with).
 local queue_task, queue_value = {}, {}
 local queue_head, queue_tail = 1, 0
-
--- Deadlines: a binary heap of tasks ordered by due[task].
-local heap, due, slot = {}, {}, {}
-local heap_size = 0
 
 -- Exit hooks: exit_hook[task](exit_arg[task], ok, message) when it ends.
 local exit_hook, exit_arg = {}, {}
@@ -64,58 +85,6 @@ local function get_poller()
     poller = assert(core.poller(backend))
   end
   return poller
-end
-
--- Heap ----------------------------------------------------------------
-
-local function heap_swap(i, j)
-  local a, b = heap[i], heap[j]
-  heap[i], heap[j] = b, a
-  slot[b], slot[a] = i, j
-end
-
-local function heap_up(i)
-  while i > 1 do
-    local parent = (i - i % 2) / 2
-    if due[heap[parent]] <= due[heap[i]] then return end
-    heap_swap(i, parent)
-    i = parent
-  end
-end
-
-local function heap_down(i)
-  while true do
-    local left, smallest = 2 * i, i
-    if left <= heap_size and due[heap[left]] < due[heap[smallest]] then
-      smallest = left
-    end
-    if left + 1 <= heap_size and due[heap[left + 1]] < due[heap[smallest]] then
-      smallest = left + 1
-    end
-    if smallest == i then return end
-    heap_swap(i, smallest)
-    i = smallest
-  end
-end
-
-local function timer_start(task, deadline)
-  heap_size = heap_size + 1
-  heap[heap_size], due[task], slot[task] = task, deadline, heap_size
-  heap_up(heap_size)
-end
-
-local function timer_cancel(task)
-  local i = slot[task]
-  if not i then return end
-  if i ~= heap_size then
-    heap_swap(i, heap_size)
-  end
-  heap[heap_size], due[task], slot[task] = nil, nil, nil
-  heap_size = heap_size - 1
-  if i <= heap_size then
-    heap_down(i)
-    heap_up(i)
-  end
 end
 
 -- Registers sock with the poller for what its waiters wait for.
@@ -138,11 +107,31 @@ local function enqueue(task, value)
   queue_task[queue_tail], queue_value[queue_tail] = task, value
 end
 
--- A failure is reported with the task's traceback: to the task's exit hook
--- if it has one, else to on_error.
-local function finish(task, ok, err)
+-- Ends a task: its state and results go in co and on, its joiners wake
+-- (loop.unpark below), and a failure is reported with the task's
+-- traceback, to the task's exit hook if it has one, else to on_error. A
+-- cancelled task is not a failure: its hook hears ok = true.
+local function finish(task, ok, err, ...)
   ntasks = ntasks - 1
-  local message = not ok and traceback(task, tostring(err)) or nil
+  if task.cancelling then
+    ncancel = ncancel - 1
+    task.cancelling = nil
+  end
+  local message
+  if ok then
+    task.co, task.on = "done", (err ~= nil or select("#", ...) > 0)
+      and { n = select("#", ...) + 1, err, ... } or false
+  elseif err == CANCELLED then
+    task.co, task.on, ok = "cancelled", false, true
+  else
+    message = traceback(task.co, tostring(err))
+    task.co, task.on = "failed", message
+  end
+  local joiners = task.joiners
+  if joiners then
+    task.joiners = nil
+    for i = 1, #joiners do loop.unpark(joiners[i], true) end
+  end
   local hook = exit_hook[task]
   if hook then
     local arg = exit_arg[task]
@@ -153,19 +142,75 @@ local function finish(task, ok, err)
   end
 end
 
--- Runs task until it waits or ends. A task that yields by itself (plain
--- coroutine.yield) is put back in the queue: it gave others a turn.
-local function resume(task, value)
-  local previous = current
-  current = task
-  local ok, how = coroutine_resume(task, value)
-  current = previous
-  if ok and how == WAITING then return end
-  if coroutine_status(task) == "suspended" then
+-- Takes a task off a socket it waits on in loop.await; -> whether it was.
+local function unwait_socket(task, sock)
+  local waiters = readers[sock] == task and readers
+    or writers[sock] == task and writers
+  if not waiters then return false end
+  waiters[sock] = nil
+  nwaiting = nwaiting - 1
+  arm(sock)
+  return true
+end
+
+local unwait_many   -- below, with loop.await_any
+
+-- Takes a task off everything it waits on (sockets, poller, timer, the
+-- object it is parked on); -> whether it was waiting at all.
+local function unwait(task)
+  local waiting = false
+  if slot[task] then
+    timer_cancel(task)
+    waiting = true
+  end
+  local list = many[task]
+  if list then
+    unwait_many(task, list)
+    waiting = true
+  elseif task.on and unwait_socket(task, task.on) then
+    waiting = true
+  end
+  local obj = suspended[task]
+  if obj then
+    suspended[task] = nil
+    if obj ~= true then obj:forget(task) end
+    waiting = true
+  end
+  return waiting
+end
+
+-- A task with a cancellation due that has just started to wait: end the
+-- wait now, with CANCEL.
+local function deliver(task)
+  if unwait(task) then enqueue(task, CANCEL) end
+end
+
+-- What a wait resumed with CANCEL does.
+local function raise_cancel()
+  error(current.cancelling or CANCELLED, 0)
+end
+
+-- After a resume: a task that yields by itself (plain coroutine.yield) is
+-- put back in the queue: it gave others a turn.
+local function resumed(task, previous, previous_co, ok, how, ...)
+  current, current_co = previous, previous_co
+  if ok and how == WAITING then
+    if ncancel > 0 and task.cancelling then deliver(task) end
+    return
+  end
+  if coroutine_status(task.co) == "suspended" then
     enqueue(task, nil)
   else
-    finish(task, ok, how)
+    finish(task, ok, how, ...)
   end
+end
+
+-- Runs task until it waits or ends.
+local function resume(task, value)
+  local co = task.co
+  local previous, previous_co = current, current_co
+  current, current_co = task, co
+  return resumed(task, previous, previous_co, coroutine_resume(co, value))
 end
 
 local function run_queue()
@@ -180,20 +225,21 @@ local function run_queue()
 end
 
 -- Starts fn(...) as a task; it first runs when the loop next turns.
+-- -> the task object
 function loop.spawn(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
   end
   local n = select("#", ...)
-  local task
+  local co, value
   if n <= 1 then
-    task = coroutine_create(fn)
-    enqueue(task, (...))
+    co, value = coroutine_create(fn), (...)
   else
     local args = { ... }
-    task = coroutine_create(function() return fn(unpack(args, 1, n)) end)
-    enqueue(task, nil)
+    co = coroutine_create(function() return fn(unpack(args, 1, n)) end)
   end
+  local task = setmetatable({ co = co, on = false }, Task)
+  enqueue(task, value)
   ntasks = ntasks + 1
   return task
 end
@@ -208,8 +254,9 @@ end
 
 -- Whether the running coroutine can yield here. Lua 5.3+ and LuaJIT say
 -- so; on 5.1 any C function between the task's start and here (pcall, a
--- for iterator, a metamethod, table.sort) forbids it, and on 5.2 any but
--- pcall and xpcall do: look for one on the stack.
+-- metamethod, table.sort) forbids it, and on 5.2 any but pcall and
+-- xpcall do: look for one on the stack. (On 5.1 a for loop's iterator
+-- cannot yield either, and nothing on the stack shows it.)
 local can_yield = coroutine.isyieldable or function() -- luacheck: compat
   local level = 3                     -- above can_yield and its caller
   while true do
@@ -226,26 +273,114 @@ end
 -- The running task, or nil outside tasks and where a yield is impossible:
 -- there socket calls block the process instead, with the same results.
 function loop.running()
-  if current and current == coroutine_running() and can_yield() then return current end
+  if current and current_co == coroutine_running() and can_yield() then return current end
   return nil
 end
 
+-- The running task, even where it cannot yield (hotline.current).
+function loop.current()
+  if current and current_co == coroutine_running() then return current end
+  return nil
+end
+
+-- Makes co the coroutine the running task runs in; -> the previous one.
+-- For hotline.task's protected calls on Lua 5.1.
+function loop.run_in(co)
+  local previous = current_co
+  current_co = co
+  return previous
+end
+
 -- Suspends the running task until loop.wake(task, value); returns value.
+-- Raises the task's cancellation if it is cancelled meanwhile.
 function loop.suspend()
   local task = loop.running()
   if not task then error("hotline: suspend outside a task", 2) end
   suspended[task] = true
-  return (coroutine_yield(WAITING))
+  local value = coroutine_yield(WAITING)
+  if value == CANCEL then raise_cancel() end
+  return value
 end
 
 -- Wakes a task parked in loop.suspend; does nothing for any other task,
 -- so waking twice, or waking a task that waits for a socket, is harmless.
 function loop.wake(task, value)
-  if suspended[task] then
+  if suspended[task] == true then
     suspended[task] = nil
     enqueue(task, value)
   end
 end
+
+-- For the objects tasks wait on (channels, conditions, joins): parks the
+-- running task (the caller checked there is one) on obj until
+-- loop.unpark(task, value) -> value, or until deadline -> nil, "timeout".
+-- When the wait ends otherwise (deadline, cancel) the loop calls
+-- obj:forget(task), for obj to drop the task from its own queue.
+function loop.park(obj, deadline)
+  local task = current
+  suspended[task] = obj
+  if deadline then timer_start(task, deadline) end
+  local value = coroutine_yield(WAITING)
+  if value == CANCEL then raise_cancel() end
+  if value == TIMEOUT then return nil, "timeout" end
+  return value
+end
+
+-- Ends a task's loop.park with value; obj has dropped it already.
+function loop.unpark(task, value)
+  suspended[task] = nil
+  if slot[task] then timer_cancel(task) end
+  enqueue(task, value)
+end
+
+-- Ends whatever wait task is in with value (loop.await_any then answers
+-- nil, "closed"; loop.park answers value): for hotline.wait_any, whose
+-- task waits on sockets and channels at once. -> whether it was waiting.
+function loop.poke(task, value)
+  if task ~= current and unwait(task) then
+    enqueue(task, value)
+    return true
+  end
+  return false
+end
+
+-- Cancels task with err (CANCELLED, or a timeout scope of depth
+-- err.depth): a waiting task's wait raises err at once, a running one's
+-- at its next wait. A pending cancellation is kept if it is stronger
+-- (CANCELLED, or an outer scope). -> false if the task was over.
+function loop.interrupt(task, err)
+  if type(task.co) ~= "thread" then return false end
+  local pending = task.cancelling
+  if pending then
+    if pending == CANCELLED or (err ~= CANCELLED and pending.depth <= err.depth) then
+      return true
+    end
+  else
+    ncancel = ncancel + 1
+  end
+  task.cancelling = err
+  if task ~= current and unwait(task) then enqueue(task, CANCEL) end
+  return true
+end
+
+-- Withdraws a timeout scope's cancellation once the scope is over.
+function loop.uninterrupt(task, err)
+  if task.cancelling == err then
+    task.cancelling = nil
+    ncancel = ncancel - 1
+  end
+end
+
+-- Whether task waits (for a socket, a timer, a task, a channel...).
+function loop.waiting(task)
+  if slot[task] or many[task] or suspended[task] then return true end
+  local sock = task.on
+  return (sock and (readers[sock] == task or writers[sock] == task)) or false
+end
+
+-- Deadlines of timeout scopes: an entry whose field task is the task to
+-- cancel (with the entry) when it is due.
+loop.deadline, loop.undeadline = timer_start, timer_cancel
 
 -- Waiting -------------------------------------------------------------
 
@@ -275,7 +410,7 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
         return nil, "timeout", "ETIMEDOUT"
       end
       deadline = false
-    elseif current and current == coroutine_running() and can_yield() then
+    elseif current and current_co == coroutine_running() and can_yield() then
       if (want == "wantread" and readers or writers)[sock] then
         error("hotline: another task already waits to "
               .. (want == "wantread" and "read" or "write") .. " on this socket", 2)
@@ -285,13 +420,14 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
       r1, r2 = (poller or get_poller()):add(sock, readers[sock] and
         (writers[sock] and "rw" or "r") or "w")
       if not r1 then error("hotline: cannot watch the socket: " .. r2, 2) end
-      if deadline then
-        waited[current] = sock
-        timer_start(current, deadline)
-      end
+      current.on = sock
+      if deadline then timer_start(current, deadline) end
       r1 = coroutine_yield(WAITING)
       if r1 == "timeout" then return nil, "timeout", "ETIMEDOUT" end
-      if r1 ~= "ready" then return nil, "closed" end
+      if r1 ~= "ready" then
+        if r1 == CANCEL then raise_cancel() end
+        return nil, "closed"
+      end
     else
       r1, r2, r3 = waitfd(sock, want, deadline and deadline - now())
       if not r1 then return r1, r2, r3 end
@@ -309,7 +445,7 @@ end
 
 -- Takes a task waiting in loop.await_any off every socket of its list
 -- (one may already be off); their registrations are brought up to date.
-local function unwait_many(task, list)
+function unwait_many(task, list)
   many[task] = nil
   for i = 1, #list, 2 do
     local sock = list[i]
@@ -329,10 +465,7 @@ local function wake_waiter(waiters, sock, outcome, later)
   if not task then return end
   waiters[sock] = nil
   nwaiting = nwaiting - 1
-  if waited[task] then
-    waited[task] = nil
-    timer_cancel(task)
-  end
+  if slot[task] then timer_cancel(task) end
   local list = many[task]
   if list then
     unwait_many(task, list)
@@ -398,12 +531,10 @@ function loop.await_any(list, deadline)
       many[task] = list
       arm(sock)
     end
-    if deadline then
-      waited[task] = list
-      timer_start(task, deadline)
-    end
+    if deadline then timer_start(task, deadline) end
     local woken = coroutine_yield(WAITING)
     if many[task] then unwait_many(task, list) end   -- woken otherwise
+    if woken == CANCEL then raise_cancel() end
     if woken == "timeout" then return nil, "timeout", "ETIMEDOUT" end
     for i = 1, n, 2 do
       if list[i] == woken then return i end
@@ -449,22 +580,31 @@ local function dispatch(sock, events)
   if idle and (type(sock) == "number" or core.type(sock) == "socket") then arm(sock) end
 end
 
+-- A due entry is a timeout scope (its field task is the task to cancel)
+-- or a task whose wait has timed out.
 local function expire_timers()
   local t = now()
-  while heap_size > 0 and due[heap[1]] <= t do
-    local task = heap[1]
-    timer_cancel(task)
-    local sock = waited[task]
-    if many[task] then
-      waited[task] = nil
-      unwait_many(task, many[task])
-    elseif sock then
-      waited[task] = nil
-      if readers[sock] == task then readers[sock] = nil else writers[sock] = nil end
-      nwaiting = nwaiting - 1
-      arm(sock)
+  while true do
+    local entry, due = heap.first()
+    if not entry or due > t then return end
+    timer_cancel(entry)
+    if entry.task then
+      loop.interrupt(entry.task, entry)
+    else
+      local value = "timeout"
+      local list = many[entry]
+      if list then
+        unwait_many(entry, list)
+      elseif not (entry.on and unwait_socket(entry, entry.on)) then
+        local obj = suspended[entry]    -- loop.park: no socket, a deadline
+        if obj then
+          suspended[entry] = nil
+          obj:forget(entry)
+          value = TIMEOUT
+        end
+      end
+      resume(entry, value)
     end
-    resume(task, "timeout")
   end
 end
 
@@ -482,42 +622,7 @@ function loop.sleep(seconds)
   else
     timer_start(task, now() + seconds)
   end
-  coroutine_yield(WAITING)
-end
-
--- loop.timer(seconds, fn): runs fn() in a task after seconds, unless
--- timer:cancel() comes first; a cancelled timer keeps run() waiting no
--- longer. -> timer
-local Timer = {}
-Timer.__index = Timer
-
-function Timer:cancel()
-  if self.done then return false end
-  self.done = true
-  local task = self.task
-  if slot[task] then          -- asleep: wake it now, to end at once
-    timer_cancel(task)
-    enqueue(task, "cancelled")
-  end
-  return true
-end
-
-function loop.timer(seconds, fn)
-  if type(seconds) ~= "number" or seconds ~= seconds then
-    error("bad argument #1 to 'timer' (number expected, got " .. type(seconds) .. ")", 2)
-  end
-  if type(fn) ~= "function" then
-    error("bad argument #2 to 'timer' (function expected, got " .. type(fn) .. ")", 2)
-  end
-  local timer = setmetatable({ done = false }, Timer)
-  timer.task = loop.spawn(function()
-    if timer.done then return end       -- cancelled before it started
-    loop.sleep(seconds)
-    if timer.done then return end
-    timer.done = true
-    fn()
-  end)
-  return timer
+  if coroutine_yield(WAITING) == CANCEL then raise_cancel() end
 end
 
 -- Signals -------------------------------------------------------------
@@ -565,16 +670,19 @@ function loop.run()
     local timeout
     if queue_head <= queue_tail then
       timeout = 0
-    elseif heap_size > 0 then
-      timeout = due[heap[1]] - now()
-      if timeout < 0 then timeout = 0 end
-    elseif nwaiting == 0 and not signal_fd then
-      return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
+    else
+      local entry, due = heap.first()
+      if entry then
+        timeout = due - now()
+        if timeout < 0 then timeout = 0 end
+      elseif nwaiting == 0 and not signal_fd then
+        return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
+      end
     end
     for sock, events in (poller or get_poller()):wait(timeout) do
       dispatch(sock, events)
     end
-    if heap_size > 0 then expire_timers() end
+    if heap.first() then expire_timers() end
   end
   return true
 end
@@ -597,11 +705,12 @@ end
 function loop.reset(poller_backend)
   if poller_backend then backend = poller_backend end
   if poller then poller:close() end
-  poller, current, ntasks, nwaiting, stopping = nil, nil, 0, 0, false
-  readers, writers, waited, suspended, many = {}, {}, {}, {}, {}
+  poller, current, current_co, stopping = nil, nil, nil, false
+  ntasks, nwaiting, ncancel = 0, 0, 0
+  readers, writers, suspended, many = {}, {}, {}, {}
   private_poller = nil
   queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
-  heap, due, slot, heap_size = {}, {}, {}, 0
+  heap.reset()
   exit_hook, exit_arg = {}, {}
   signal_handlers, signal_fd = {}, nil
 end

@@ -1,0 +1,201 @@
+-- hotline.task: what a task object can do (join, cancel, status), the
+-- running task (hotline.current), deadlines over a piece of a task
+-- (hotline.timeout) and timers (hotline.timer).
+--
+-- A timeout scope is an entry in the loop's deadline heap; when it is due
+-- the loop cancels the scope's task with the scope itself as the error
+-- value, the error unwinds to the scope, and the scope turns it into
+-- nil, "timeout", "ETIMEDOUT". Errors are caught with pcall where a yield
+-- may cross it (Lua 5.2+, LuaJIT); on Lua 5.1 the function runs in a
+-- coroutine of its own whose yields are passed on to the loop.
+-- SPDX-License-Identifier: MIT
+
+local core = require "hotline.core"
+local loop = require "hotline.loop"
+
+local now = core.monotime
+local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
+local coroutine_status, coroutine_yield = coroutine.status, coroutine.yield
+local type, error, setmetatable = type, error, setmetatable
+local unpack = table.unpack or unpack -- luacheck: compat
+
+local task = {}
+
+local WAIT_FOREVER = "would wait for ever outside a task: call it inside hotline.spawn"
+task.WAIT_FOREVER = WAIT_FOREVER
+
+local function check_timeout(timeout, n, fname)
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout) then
+    error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got "
+      .. type(timeout) .. ")", 3)
+  end
+end
+task.check_timeout = check_timeout
+
+-- Protected calls ------------------------------------------------------
+
+-- Whether a yield can cross pcall here (not on Lua 5.1).
+local pcall_yields = (function()
+  local co = coroutine_create(function() return pcall(coroutine_yield) end)
+  return coroutine_resume(co) and coroutine_status(co) == "suspended"
+end)()
+
+-- Lua 5.1: fn runs in a coroutine of its own; what it yields (a wait) is
+-- yielded on to the loop and what the loop resumes with is passed back
+-- in. While it runs the loop takes it for the task's own coroutine.
+local resume_inner
+local function step(co, outer, ok, ...)
+  loop.run_in(outer)
+  if not ok then return false, (...) end
+  if coroutine_status(co) == "dead" then return true, ... end
+  return step(co, outer, resume_inner(co, coroutine_yield(...)))
+end
+
+function resume_inner(co, ...)
+  loop.run_in(co)
+  return coroutine_resume(co, ...)
+end
+
+local function forwarding_pcall(fn, ...)
+  local co = coroutine_create(fn)
+  local outer = loop.run_in(co)
+  return step(co, outer, coroutine_resume(co, ...))
+end
+
+-- task.pcall(fn, ...): pcall that lets fn wait (yield to the loop) on
+-- every Lua. -> true, fn's results | false, error value
+task.pcall = pcall_yields and pcall or forwarding_pcall
+
+-- Task objects ---------------------------------------------------------
+
+local Task = loop.Task
+
+-- The joiners of a task, parked on this list until it ends.
+local Joiners = {}
+Joiners.__index = Joiners
+
+function Joiners:forget(t)
+  for i = 1, #self do
+    if self[i] == t then
+      table.remove(self, i)
+      return
+    end
+  end
+end
+
+-- t:join([timeout]) -> true, fn's results | nil, message (traceback) |
+-- nil, "cancelled" | nil, "timeout" (the join's own timeout)
+function Task:join(timeout)
+  check_timeout(timeout, 1, "join")
+  if type(self.co) == "thread" then
+    local me = loop.running()
+    if not me then error(WAIT_FOREVER, 2) end
+    if me == self then error("a task cannot join itself", 2) end
+    if timeout and timeout <= 0 then return nil, "timeout" end
+    local joiners = self.joiners
+    if not joiners then
+      joiners = setmetatable({}, Joiners)
+      self.joiners = joiners
+    end
+    joiners[#joiners + 1] = me
+    if not loop.park(joiners, timeout and now() + timeout) then return nil, "timeout" end
+  end
+  local state, results = self.co, self.on   -- an ended task keeps them here
+  if state == "done" then
+    if not results then return true end
+    return true, unpack(results, 1, results.n)
+  elseif state == "failed" then
+    return nil, results
+  end
+  return nil, "cancelled"
+end
+
+-- Cancels the task: its wait (or its next one, if it is running) raises
+-- an error that unwinds it; pcall sees it, the loop does not report it.
+-- -> true | false when the task had ended already
+function Task:cancel()
+  return loop.interrupt(self, loop.CANCELLED)
+end
+
+-- -> "running" (running or ready to run), "waiting", "done", "failed" or
+-- "cancelled"
+function Task:status()
+  local state = self.co
+  if type(state) ~= "thread" then return state end
+  if self ~= loop.current() and loop.waiting(self) then return "waiting" end
+  return "running"
+end
+
+function Task:__tostring()
+  return "hotline.task (" .. self:status() .. ")"
+end
+
+-- -> the running task, or nil outside tasks
+task.current = loop.current
+
+-- Timeout scopes -------------------------------------------------------
+
+local Scope = { __tostring = function() return "timeout" end }
+
+local function close_scope(me, scope, ok, ...)
+  loop.undeadline(scope)
+  me.scopes = scope.depth - 1
+  loop.uninterrupt(me, scope)
+  if ok then return ... end
+  local err = ...
+  if err == scope then return nil, "timeout", "ETIMEDOUT" end
+  error(err, 0)
+end
+
+-- hotline.timeout(seconds, fn, ...): runs fn(...) in the running task with
+-- a deadline over all its waits. -> fn's results | nil, "timeout",
+-- "ETIMEDOUT" when the deadline passed first (its waits were ended as by
+-- a cancel, their cleanups ran). Errors from fn pass through.
+function task.timeout(seconds, fn, ...)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("bad argument #1 to 'timeout' (number expected, got " .. type(seconds) .. ")", 2)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'timeout' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local me = loop.running()
+  if not me then error("hotline.timeout outside a task: call it inside hotline.spawn", 2) end
+  local scope = setmetatable({ task = me, depth = (me.scopes or 0) + 1 }, Scope)
+  me.scopes = scope.depth
+  loop.deadline(scope, now() + seconds)
+  return close_scope(me, scope, task.pcall(fn, ...))
+end
+
+-- Timers ---------------------------------------------------------------
+
+-- hotline.timer(seconds, fn): runs fn() in a task after seconds, unless
+-- timer:cancel() comes first; a cancelled timer keeps run() waiting no
+-- longer. -> timer
+local Timer = {}
+Timer.__index = Timer
+
+function Timer:cancel()
+  if self.done then return false end
+  self.done = true
+  self.task:cancel()
+  return true
+end
+
+function task.timer(seconds, fn)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("bad argument #1 to 'timer' (number expected, got " .. type(seconds) .. ")", 2)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to 'timer' (function expected, got " .. type(fn) .. ")", 2)
+  end
+  local timer = setmetatable({ done = false }, Timer)
+  timer.task = loop.spawn(function()
+    loop.sleep(seconds)
+    if timer.done then return end   -- cancelled during a sleep of 0
+    timer.done = true
+    fn()
+  end)
+  return timer
+end
+
+return task
