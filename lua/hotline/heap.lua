@@ -71,6 +71,10 @@ function heap.first()
   return nil
 end
 
+function heap.size()
+  return size
+end
+
 function heap.reset()
   for k in pairs(items) do items[k] = nil end
   for k in pairs(due) do due[k] = nil end

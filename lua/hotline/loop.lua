@@ -26,7 +26,7 @@ local heap = require "hotline.heap"
 
 local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
 local coroutine_running, coroutine_status = coroutine.running, coroutine.status
-local coroutine_yield = coroutine.yield
+local coroutine_yield, coroutine_close = coroutine.yield, coroutine.close
 local now, waitfd = core.monotime, core.waitfd
 local timer_start, timer_cancel, slot = heap.push, heap.remove, heap.slot
 local traceback = debug.traceback
@@ -121,11 +121,16 @@ local function finish(task, ok, err, ...)
   if ok then
     task.co, task.on = "done", (err ~= nil or select("#", ...) > 0)
       and { n = select("#", ...) + 1, err, ... } or false
-  elseif err == CANCELLED then
-    task.co, task.on, ok = "cancelled", false, true
   else
-    message = traceback(task.co, tostring(err))
-    task.co, task.on = "failed", message
+    -- Lua 5.4 leaves a failed coroutine's <close> variables open until
+    -- coroutine.close: close them, after taking the traceback
+    if err ~= CANCELLED then message = traceback(task.co, tostring(err)) end
+    if coroutine_close then coroutine_close(task.co) end
+    if err == CANCELLED then
+      task.co, task.on, ok = "cancelled", false, true
+    else
+      task.co, task.on = "failed", message
+    end
   end
   local joiners = task.joiners
   if joiners then
@@ -617,6 +622,7 @@ function loop.sleep(seconds)
   end
   local task = loop.running()
   if not task then return core.sleep(seconds > 0 and seconds or 0) end
+  if task.cancelling then raise_cancel() end   -- sleep(0) would not see it
   if seconds <= 0 then
     enqueue(task, nil)
   else
@@ -685,6 +691,12 @@ function loop.run()
     if heap.first() then expire_timers() end
   end
   return true
+end
+
+-- -> tasks alive, tasks waiting for a socket, deadlines running (specs
+-- check that nothing is left behind)
+function loop.stats()
+  return ntasks, nwaiting, heap.size()
 end
 
 function loop.stop()

@@ -88,10 +88,10 @@ end
 function Task:join(timeout)
   check_timeout(timeout, 1, "join")
   if type(self.co) == "thread" then
+    if loop.current() == self then error("a task cannot join itself", 2) end
+    if timeout and timeout <= 0 then return nil, "timeout" end
     local me = loop.running()
     if not me then error(WAIT_FOREVER, 2) end
-    if me == self then error("a task cannot join itself", 2) end
-    if timeout and timeout <= 0 then return nil, "timeout" end
     local joiners = self.joiners
     if not joiners then
       joiners = setmetatable({}, Joiners)
