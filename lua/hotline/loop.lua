@@ -26,7 +26,8 @@ local heap = require "hotline.heap"
 
 local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
 local coroutine_running, coroutine_status = coroutine.running, coroutine.status
-local coroutine_yield, coroutine_close = coroutine.yield, coroutine.close
+local coroutine_yield = coroutine.yield
+local coroutine_close = coroutine.close -- luacheck: compat (5.4)
 local now, waitfd = core.monotime, core.waitfd
 local timer_start, timer_cancel, slot = heap.push, heap.remove, heap.slot
 local traceback = debug.traceback
