@@ -112,6 +112,8 @@ end
 -- (loop.unpark below), and a failure is reported with the task's
 -- traceback, to the task's exit hook if it has one, else to on_error. A
 -- cancelled task is not a failure: its hook hears ok = true.
+local unwait   -- below
+
 local function finish(task, ok, err, ...)
   ntasks = ntasks - 1
   if task.cancelling then
@@ -123,6 +125,7 @@ local function finish(task, ok, err, ...)
     task.co, task.on = "done", (err ~= nil or select("#", ...) > 0)
       and { n = select("#", ...) + 1, err, ... } or false
   else
+    unwait(task)   -- it may have failed on its way into a wait
     -- Lua 5.4 leaves a failed coroutine's <close> variables open until
     -- coroutine.close: close them, after taking the traceback
     if err ~= CANCELLED then message = traceback(task.co, tostring(err)) end
@@ -163,7 +166,7 @@ local unwait_many   -- below, with loop.await_any
 
 -- Takes a task off everything it waits on (sockets, poller, timer, the
 -- object it is parked on); -> whether it was waiting at all.
-local function unwait(task)
+function unwait(task)
   local waiting = false
   if slot[task] then
     timer_cancel(task)
