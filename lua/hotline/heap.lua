@@ -10,7 +10,10 @@ local heap = {}
 local items, due, slot = {}, {}, {}
 local size = 0
 
-heap.slot = slot   -- entry -> its index in the heap, while it has a deadline
+-- Shared with the loop, which reads heap.items[1] and heap.due[entry]
+-- without a call: entry -> its index in the heap while it has a deadline;
+-- the entries in heap order; entry -> its deadline.
+heap.slot, heap.items, heap.due = slot, items, due
 
 local function swap(i, j)
   local a, b = items[i], items[j]

@@ -29,7 +29,8 @@ local coroutine_running, coroutine_status = coroutine.running, coroutine.status
 local coroutine_yield = coroutine.yield
 local coroutine_close = coroutine.close -- luacheck: compat (5.4)
 local now, waitfd = core.monotime, core.waitfd
-local timer_start, timer_cancel, slot = heap.push, heap.remove, heap.slot
+local timer_start, timer_cancel = heap.push, heap.remove
+local slot, heap_items, heap_due = heap.slot, heap.items, heap.due
 local traceback = debug.traceback
 local select, type, tostring, error, setmetatable = select, type, tostring, error, setmetatable
 local unpack = table.unpack or unpack -- luacheck: compat
@@ -116,14 +117,15 @@ local unwait   -- below
 
 local function finish(task, ok, err, ...)
   ntasks = ntasks - 1
+  local n = select("#", ...)
+  while n > 0 and select(n, ...) == nil do n = n - 1 end
   if task.cancelling then
     ncancel = ncancel - 1
     task.cancelling = nil
   end
   local message
   if ok then
-    task.co, task.on = "done", (err ~= nil or select("#", ...) > 0)
-      and { n = select("#", ...) + 1, err, ... } or false
+    task.co, task.on = "done", (err ~= nil or n > 0) and { n = n + 1, err, ... } or false
   else
     unwait(task)   -- it may have failed on its way into a wait
     -- Lua 5.4 leaves a failed coroutine's <close> variables open until
@@ -199,27 +201,23 @@ local function raise_cancel()
   error(current.cancelling or CANCELLED, 0)
 end
 
--- After a resume: a task that yields by itself (plain coroutine.yield) is
--- put back in the queue: it gave others a turn.
-local function resumed(task, previous, previous_co, ok, how, ...)
-  current, current_co = previous, previous_co
-  if ok and how == WAITING then
-    if ncancel > 0 and task.cancelling then deliver(task) end
-    return
-  end
-  if coroutine_status(task.co) == "suspended" then
-    enqueue(task, nil)
-  else
-    finish(task, ok, how, ...)
-  end
-end
-
--- Runs task until it waits or ends.
+-- Runs task until it waits or ends. A task that yields by itself (plain
+-- coroutine.yield) is put back in the queue: it gave others a turn. The
+-- results of a task that ends are taken in eight registers, not through
+-- a vararg call, which would cost every wait a call: join answers at most
+-- eight of them (trailing nils dropped).
 local function resume(task, value)
   local co = task.co
-  local previous, previous_co = current, current_co
   current, current_co = task, co
-  return resumed(task, previous, previous_co, coroutine_resume(co, value))
+  local ok, how, r2, r3, r4, r5, r6, r7, r8 = coroutine_resume(co, value)
+  current, current_co = nil, nil      -- only the loop resumes, never a task
+  if ok and how == WAITING then
+    if ncancel > 0 and task.cancelling then deliver(task) end
+  elseif coroutine_status(co) == "suspended" then
+    enqueue(task, nil)
+  else
+    finish(task, ok, how, r2, r3, r4, r5, r6, r7, r8)
+  end
 end
 
 local function run_queue()
@@ -594,8 +592,8 @@ end
 local function expire_timers()
   local t = now()
   while true do
-    local entry, due = heap.first()
-    if not entry or due > t then return end
+    local entry = heap_items[1]
+    if not entry or heap_due[entry] > t then return end
     timer_cancel(entry)
     if entry.task then
       loop.interrupt(entry.task, entry)
@@ -681,9 +679,9 @@ function loop.run()
     if queue_head <= queue_tail then
       timeout = 0
     else
-      local entry, due = heap.first()
+      local entry = heap_items[1]
       if entry then
-        timeout = due - now()
+        timeout = heap_due[entry] - now()
         if timeout < 0 then timeout = 0 end
       elseif nwaiting == 0 and not signal_fd then
         return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
@@ -692,7 +690,7 @@ function loop.run()
     for sock, events in (poller or get_poller()):wait(timeout) do
       dispatch(sock, events)
     end
-    if heap.first() then expire_timers() end
+    if heap_items[1] then expire_timers() end
   end
   return true
 end
@@ -724,6 +722,7 @@ function loop.reset(poller_backend)
   poller, current, current_co, stopping = nil, nil, nil, false
   ntasks, nwaiting, ncancel = 0, 0, 0
   readers, writers, suspended, many = {}, {}, {}, {}
+  if private_poller then private_poller:close() end
   private_poller = nil
   queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
   heap.reset()
