@@ -105,7 +105,7 @@ demo:
 	@$(LUA) lua/hotline/demo/run.lua
 
 lint:
-	luacheck lua spec $(wildcard bench/*.lua bench/servers)
+	luacheck lua spec examples $(wildcard bench/*.lua bench/servers)
 
 install: build
 	mkdir -p $(DESTDIR)$(LUA_CMOD)/hotline $(DESTDIR)$(LUA_LMOD)/hotline/demo
