@@ -36,6 +36,12 @@ local select, type, tostring, error, setmetatable = select, type, tostring, erro
 local unpack = table.unpack or unpack -- luacheck: compat
 
 local loop = {}
+package.loaded["hotline.loop"] = loop   -- for the parts below that require it
+
+-- What hotline.await_any and hotline.signals, parts of the loop kept in
+-- files of their own, share with it. Not an API.
+local internal = { on_reset = {} }
+loop.internal = internal
 
 local WAITING = {}   -- what a task yields when it waits through us
 local CANCEL = {}    -- resume value: the wait raises the task's cancel value
@@ -77,8 +83,8 @@ local function report_to_stderr(message)
 end
 local on_error = report_to_stderr
 
-local signal_handlers = {}   -- signal name -> function
 local signal_fd              -- the self-pipe's read end, once catching
+local deliver_signals        -- what to do when it is readable (hotline.signals)
 
 local backend = os.getenv("HOTLINE_POLLER")   -- "epoll" or "poll"; nil: best
 
@@ -491,95 +497,11 @@ function loop.release(sock)
   if poller then poller:forget(sock) end
 end
 
--- Outside tasks, loop.await_any waits in a poller of its own, kept for
--- the next call and emptied after each.
-local private_poller
-
-local function check_list(list)
-  if type(list) ~= "table" or #list == 0 or #list % 2 ~= 0 then
-    error("bad argument #1 to 'await_any' (list of socket, want pairs expected)", 3)
-  end
-  for i = 2, #list, 2 do
-    local want = list[i]
-    if want ~= "wantread" and want ~= "wantwrite" then
-      error("bad argument #1 to 'await_any' (\"wantread\" or \"wantwrite\" expected at "
-            .. i .. ", got " .. tostring(want) .. ")", 3)
-    end
-  end
-end
-
--- loop.await_any({ sock1, want1, sock2, want2, ... } [, deadline]): waits
--- until one of the sockets (or descriptor numbers) is ready for its want
--- or has been closed, or until deadline (monotonic seconds; nil: no
--- limit). -> the index in the list of a socket that is ready (outside a
--- task the first ready one in list order) |
--- nil, "timeout", "ETIMEDOUT". It only waits: the caller then makes the
--- call, which answers at once (with nil, "closed" on a closed socket).
--- Inside a task it registers the task on every socket and yields; outside
--- it blocks in one poll over all of them.
-function loop.await_any(list, deadline)
-  check_list(list)
-  local n = #list
-  for i = 1, n, 2 do   -- a closed socket is ready: its call answers at once
-    if type(list[i]) ~= "number" and core.type(list[i]) ~= "socket" then return i end
-  end
-  if deadline and deadline <= now() then deadline = now() end
-  local task = loop.running()
-  if task then
-    for i = 1, n, 2 do
-      local sock, waiters = list[i], list[i + 1] == "wantread" and readers or writers
-      if waiters[sock] and waiters[sock] ~= task then
-        unwait_many(task, list)
-        error("hotline: another task already waits to "
-              .. (waiters == readers and "read" or "write") .. " on this socket", 2)
-      end
-      waiters[sock] = task
-      nwaiting = nwaiting + 1
-      many[task] = list
-      arm(sock)
-    end
-    if deadline then timer_start(task, deadline) end
-    local woken = coroutine_yield(WAITING)
-    if many[task] then unwait_many(task, list) end   -- woken otherwise
-    if woken == CANCEL then raise_cancel() end
-    if woken == "timeout" then return nil, "timeout", "ETIMEDOUT" end
-    for i = 1, n, 2 do
-      if list[i] == woken then return i end
-    end
-    return nil, "closed"
-  end
-  local p = private_poller
-  if not p then
-    p = assert(core.poller(backend))
-    private_poller = p
-  end
-  for i = 1, n, 2 do
-    local ok, err, code = p:add(list[i], list[i + 1] == "wantread" and "r" or "w")
-    if not ok then
-      for j = 1, i - 2, 2 do p:remove(list[j]) end
-      return nil, err, code
-    end
-  end
-  local found
-  repeat
-    local timeout = deadline and deadline - now()
-    if timeout and timeout < 0 then timeout = 0 end
-    for sock in p:wait(timeout) do
-      for i = 1, n, 2 do   -- several ready: the first in the list
-        if list[i] == sock and (not found or i < found) then found = i end
-      end
-    end
-  until found or (deadline and now() >= deadline)
-  for i = 1, n, 2 do p:remove(list[i]) end
-  if not found then return nil, "timeout", "ETIMEDOUT" end
-  return found
-end
-
 -- A woken task usually waits on the same socket again soon, so its
 -- registration stays; only an event that finds nobody waiting (the poller
 -- is level-triggered and would repeat it) updates the registration.
 local function dispatch(sock, events)
-  if sock == signal_fd then return loop.deliver_signals() end
+  if sock == signal_fd then return deliver_signals() end
   local read, write = events ~= "w", events ~= "r"
   local idle = (read and not readers[sock]) or (write and not writers[sock])
   if read then wake_waiter(readers, sock, "ready") end
@@ -631,38 +553,6 @@ function loop.sleep(seconds)
     timer_start(task, now() + seconds)
   end
   if coroutine_yield(WAITING) == CANCEL then raise_cancel() end
-end
-
--- Signals -------------------------------------------------------------
-
--- loop.onsignal(name, fn): while set, signal name runs fn(name) in a new
--- task instead of its default action; fn nil restores the default.
-function loop.onsignal(name, fn)
-  if fn ~= nil and type(fn) ~= "function" then
-    error("bad argument #2 to 'onsignal' (function expected, got " .. type(fn) .. ")", 2)
-  end
-  local fd, err, code = core.sigcatch(name, fn ~= nil)
-  if not fd then return nil, err, code end
-  signal_handlers[name:gsub("^SIG", "")] = fn
-  if fn and not signal_fd then
-    signal_fd = fd
-    assert(get_poller():add(fd, "r"))
-  elseif not fn and signal_fd and next(signal_handlers) == nil then
-    -- nothing is caught any more: the pipe can wake no one, and what
-    -- is left in it was for handlers that are gone
-    get_poller():remove(signal_fd)
-    signal_fd = nil
-    core.sigtake()
-  end
-  return true
-end
-
-function loop.deliver_signals()
-  local names = core.sigtake()
-  for i = 1, #names do
-    local fn = signal_handlers[names[i]]
-    if fn then loop.spawn(fn, names[i]) end
-  end
 end
 
 -- Running -------------------------------------------------------------
@@ -721,13 +611,43 @@ function loop.reset(poller_backend)
   if poller then poller:close() end
   poller, current, current_co, stopping = nil, nil, nil, false
   ntasks, nwaiting, ncancel = 0, 0, 0
-  readers, writers, suspended, many = {}, {}, {}, {}
-  if private_poller then private_poller:close() end
-  private_poller = nil
+  for _, t in ipairs({ readers, writers, suspended, many }) do   -- shared: clear in place
+    for k in pairs(t) do t[k] = nil end
+  end
   queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
   heap.reset()
   exit_hook, exit_arg = {}, {}
-  signal_handlers, signal_fd = {}, nil
+  signal_fd, deliver_signals = nil, nil
+  for i = 1, #internal.on_reset do internal.on_reset[i]() end
+end
+
+-- The parts of the loop in files of their own -------------------------
+
+internal.readers, internal.writers, internal.many = readers, writers, many
+internal.WAITING, internal.CANCEL, internal.raise_cancel = WAITING, CANCEL, raise_cancel
+internal.arm, internal.unwait_many = arm, unwait_many
+
+function internal.backend()
+  return backend
+end
+
+function internal.add_waiting(n)
+  nwaiting = nwaiting + n
+end
+
+-- The self-pipe of hotline.signals: deliver() when it is readable.
+function internal.watch_signals(fd, on_readable)
+  local p = poller or get_poller()
+  if fd then assert(p:add(fd, "r")) else p:remove(signal_fd) end
+  signal_fd, deliver_signals = fd, on_readable
+end
+
+require "hotline.await_any"
+
+-- loop.onsignal(name, fn): see hotline.signals.
+function loop.onsignal(name, fn)
+  local ok, err, code = require("hotline.signals").onsignal(name, fn)
+  return ok, err, code
 end
 
 return loop
