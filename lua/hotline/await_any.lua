@@ -75,7 +75,7 @@ end
 -- task the first ready one in list order) |
 -- nil, "timeout", "ETIMEDOUT". It only waits: the caller then makes the
 -- call, which answers at once (with nil, "closed" on a closed socket).
--- A task woken otherwise (hotline.wait_any's channels: loop.poke) gets
+-- A task woken otherwise (hotline.wait_any's channels: task.poke) gets
 -- nil, "closed"; a cancelled one raises.
 function loop.await_any(list, deadline)
   check_list(list)

@@ -1,25 +1,20 @@
 -- hotline.loop: the coroutine scheduler and the one wait point.
 --
--- A task is a coroutine inside a task object (the table hotline.spawn
--- returns; its methods are in hotline.task). When a socket call inside a
--- task would block, the call's Lua wrapper asks loop.await for the socket;
--- inside a task it registers the task as the socket's reader or writer and
--- yields, and the loop resumes it when the poller reports the socket
--- ready, when its deadline passes, or when another task closes the socket.
--- Outside any task it blocks the process in core.waitfd. The socket call
--- is the same code either way; only the waiting differs.
+-- A task is a coroutine in a task object (what hotline.spawn returns;
+-- methods in hotline.task). A socket call that would block waits in
+-- loop.await: inside a task it registers the task as the socket's reader
+-- or writer and yields, and the loop resumes it when the poller reports
+-- the socket ready, its deadline passes or another task closes the
+-- socket; outside any task it blocks in core.waitfd. Nothing is allocated
+-- per wait: waiters live in tables keyed by socket, deadlines in a heap
+-- (hotline.heap), and the poller's iterator reuses its event array.
 --
--- Per wait nothing is allocated: waiters live in tables keyed by socket,
--- deadlines in a binary heap (hotline.heap), and the poller's iterator
--- reuses its event array.
---
--- Cancellation (task:cancel, hotline.timeout) takes a waiting task off
--- whatever it waits on and resumes it with CANCEL, and the wait raises the
--- task's cancel value; a task that is running is dealt with when it next
--- waits, by one counter test in resume. A task object has two fields while
--- it lives, co (its coroutine) and on (the socket of its last loop.await),
--- and keeps its end in the same two once it is over (state, results), so
--- an idle task costs one small table more than its coroutine.
+-- Cancellation (hotline.task) takes a waiting task off what it waits on
+-- and resumes it with CANCEL: the wait raises task.cancelling. A running
+-- task is dealt with when it next waits, by one counter test in resume.
+-- A task object has two fields, co (its coroutine) and on (the socket of
+-- its last loop.await); an ended task keeps its state and results there.
+-- SPDX-License-Identifier: MIT
 
 local core = require "hotline.core"
 local heap = require "hotline.heap"
@@ -346,55 +341,6 @@ function loop.unpark(task, value)
   enqueue(task, value)
 end
 
--- Ends whatever wait task is in with value (loop.await_any then answers
--- nil, "closed"; loop.park answers value): for hotline.wait_any, whose
--- task waits on sockets and channels at once. -> whether it was waiting.
-function loop.poke(task, value)
-  if task ~= current and unwait(task) then
-    enqueue(task, value)
-    return true
-  end
-  return false
-end
-
--- Cancels task with err (CANCELLED, or a timeout scope of depth
--- err.depth): a waiting task's wait raises err at once, a running one's
--- at its next wait. A pending cancellation is kept if it is stronger
--- (CANCELLED, or an outer scope). -> false if the task was over.
-function loop.interrupt(task, err)
-  if type(task.co) ~= "thread" then return false end
-  local pending = task.cancelling
-  if pending then
-    if pending == CANCELLED or (err ~= CANCELLED and pending.depth <= err.depth) then
-      return true
-    end
-  else
-    ncancel = ncancel + 1
-  end
-  task.cancelling = err
-  if task ~= current and unwait(task) then enqueue(task, CANCEL) end
-  return true
-end
-
--- Withdraws a timeout scope's cancellation once the scope is over.
-function loop.uninterrupt(task, err)
-  if task.cancelling == err then
-    task.cancelling = nil
-    ncancel = ncancel - 1
-  end
-end
-
--- Whether task waits (for a socket, a timer, a task, a channel...).
-function loop.waiting(task)
-  if slot[task] or many[task] or suspended[task] then return true end
-  local sock = task.on
-  return (sock and (readers[sock] == task or writers[sock] == task)) or false
-end
-
--- Deadlines of timeout scopes: an entry whose field task is the task to
--- cancel (with the entry) when it is due.
-loop.deadline, loop.undeadline = timer_start, timer_cancel
-
 -- Waiting -------------------------------------------------------------
 
 -- The one wait point: waits until sock is ready for want ("wantread" or
@@ -518,7 +464,7 @@ local function expire_timers()
     if not entry or heap_due[entry] > t then return end
     timer_cancel(entry)
     if entry.task then
-      loop.interrupt(entry.task, entry)
+      internal.interrupt(entry.task, entry)   -- a timeout scope: hotline.task
     else
       local value = "timeout"
       local list = many[entry]
@@ -626,6 +572,17 @@ end
 internal.readers, internal.writers, internal.many = readers, writers, many
 internal.WAITING, internal.CANCEL, internal.raise_cancel = WAITING, CANCEL, raise_cancel
 internal.arm, internal.unwait_many = arm, unwait_many
+internal.slot, internal.suspended, internal.CANCELLED = slot, suspended, CANCELLED
+internal.unwait, internal.enqueue = unwait, enqueue
+
+-- The running task, even where it cannot yield (hotline.current).
+function internal.current()
+  return current
+end
+
+function internal.add_cancel(n)
+  ncancel = ncancel + n
+end
 
 function internal.backend()
   return backend

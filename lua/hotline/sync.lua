@@ -97,7 +97,7 @@ local function notify(self)
   local watchers = self.watchers
   if watchers then
     self.watchers = nil
-    for i = 1, #watchers do loop.poke(watchers[i], true) end
+    for i = 1, #watchers do task.poke(watchers[i], true) end
   end
 end
 

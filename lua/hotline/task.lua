@@ -11,6 +11,7 @@
 -- SPDX-License-Identifier: MIT
 
 local core = require "hotline.core"
+local heap = require "hotline.heap"
 local loop = require "hotline.loop"
 
 local now = core.monotime
@@ -66,6 +67,58 @@ end
 -- every Lua. -> true, fn's results | false, error value
 task.pcall = pcall_yields and pcall or forwarding_pcall
 
+-- Cancelling -----------------------------------------------------------
+
+local internal = loop.internal
+local CANCELLED, unwait, enqueue = internal.CANCELLED, internal.unwait, internal.enqueue
+local CANCEL, current = internal.CANCEL, internal.current
+
+-- Cancels t with err (CANCELLED, or a timeout scope of depth err.depth):
+-- a waiting task's wait raises err at once, a running one's at its next
+-- wait. A pending cancellation is kept if it is stronger (CANCELLED, or
+-- an outer scope). -> false if the task was over.
+local function interrupt(t, err)
+  if type(t.co) ~= "thread" then return false end
+  local pending = t.cancelling
+  if pending then
+    if pending == CANCELLED or (err ~= CANCELLED and pending.depth <= err.depth) then
+      return true
+    end
+  else
+    internal.add_cancel(1)
+  end
+  t.cancelling = err
+  if t ~= current() and unwait(t) then enqueue(t, CANCEL) end
+  return true
+end
+internal.interrupt = interrupt
+
+-- Withdraws a timeout scope's cancellation once the scope is over.
+local function uninterrupt(t, err)
+  if t.cancelling == err then
+    t.cancelling = nil
+    internal.add_cancel(-1)
+  end
+end
+
+-- Ends whatever wait t is in with value (loop.await_any then answers
+-- nil, "closed"; loop.park answers value): for hotline.wait_any, whose
+-- task waits on sockets and channels at once. -> whether it was waiting.
+function task.poke(t, value)
+  if t ~= current() and unwait(t) then
+    enqueue(t, value)
+    return true
+  end
+  return false
+end
+
+-- Whether t waits (for a socket, a timer, a task, a channel...).
+local function waiting(t)
+  if internal.slot[t] or internal.many[t] or internal.suspended[t] then return true end
+  local sock = t.on
+  return (sock and (internal.readers[sock] == t or internal.writers[sock] == t)) or false
+end
+
 -- Task objects ---------------------------------------------------------
 
 local Task = loop.Task
@@ -114,7 +167,7 @@ end
 -- an error that unwinds it; pcall sees it, the loop does not report it.
 -- -> true | false when the task had ended already
 function Task:cancel()
-  return loop.interrupt(self, loop.CANCELLED)
+  return interrupt(self, CANCELLED)
 end
 
 -- -> "running" (running or ready to run), "waiting", "done", "failed" or
@@ -122,7 +175,7 @@ end
 function Task:status()
   local state = self.co
   if type(state) ~= "thread" then return state end
-  if self ~= loop.current() and loop.waiting(self) then return "waiting" end
+  if self ~= loop.current() and waiting(self) then return "waiting" end
   return "running"
 end
 
@@ -138,9 +191,9 @@ task.current = loop.current
 local Scope = { __tostring = function() return "timeout" end }
 
 local function close_scope(me, scope, ok, ...)
-  loop.undeadline(scope)
+  heap.remove(scope)
   me.scopes = scope.depth - 1
-  loop.uninterrupt(me, scope)
+  uninterrupt(me, scope)
   if ok then return ... end
   local err = ...
   if err == scope then return nil, "timeout", "ETIMEDOUT" end
@@ -162,7 +215,7 @@ function task.timeout(seconds, fn, ...)
   if not me then error("hotline.timeout outside a task: call it inside hotline.spawn", 2) end
   local scope = setmetatable({ task = me, depth = (me.scopes or 0) + 1 }, Scope)
   me.scopes = scope.depth
-  loop.deadline(scope, now() + seconds)
+  heap.push(scope, now() + seconds)
   return close_scope(me, scope, task.pcall(fn, ...))
 end
 
