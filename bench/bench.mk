@@ -51,3 +51,16 @@ bench-deps:
 
 bench-clean:
 	rm -rf bench/bin bench/out
+
+# Tasks working together (bench/TASKS.md): channel ping-pong against a bare
+# coroutine pair and cqueues conditions, spawn + join, and the chat
+# example's fan-out against a C ceiling, on lua5.4 and LuaJIT.
+.PHONY: bench-tasks
+bench/bin/c_chat: bench/servers/c_chat.c
+	@mkdir -p bench/bin
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/servers/c_chat.c
+
+bench-tasks: bench/bin/c_chat bench-build-hotline
+	@for l in lua5.4 luajit; do $$l bench/tasks.lua 200000; done
+	@for l in lua5.4 luajit; do $$l bench/chat_fanout.lua hotline 1000 200; done
+	@lua5.4 bench/chat_fanout.lua "bench/bin/c_chat 0" 1000 200

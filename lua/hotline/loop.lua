@@ -523,8 +523,11 @@ function loop.run()
         return nil, "hotline: " .. ntasks .. " task(s) left waiting with nothing to wake them"
       end
     end
-    for sock, events in (poller or get_poller()):wait(timeout) do
-      dispatch(sock, events)
+    -- tasks only talking to each other (channels): no one to poll for
+    if timeout ~= 0 or nwaiting > 0 or signal_fd then
+      for sock, events in (poller or get_poller()):wait(timeout) do
+        dispatch(sock, events)
+      end
     end
     if heap_items[1] then expire_timers() end
   end
