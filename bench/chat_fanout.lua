@@ -82,5 +82,6 @@ core.kill(pid, "TERM")
 core.waitpid(pid)
 os.remove(out)
 local lines = M * (N - 1)
-print(string.format("%-40s %d callers, %d lines delivered: %.2f us CPU per line (%.2f s CPU, %.2f s)",
-  server:sub(1, 40), N, lines, result.cpu / lines * 1e6, result.cpu, result.wall))
+print(string.format("%-40s %d callers, %d lines delivered: %.2f us CPU per line"
+  .. " (%.2f s CPU, %.2f s)", server:sub(1, 40), N, lines, result.cpu / lines * 1e6,
+  result.cpu, result.wall))

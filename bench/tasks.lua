@@ -115,4 +115,5 @@ if ok then
 else
   print("  cqueues conditions       (cqueues not loaded: " .. tostring(cq):match("[^\n]*") .. ")")
 end
-print(string.format("  spawn + join             %10.2f us per task", median(spawn_join) / (N / 10) * 1e6))
+print(string.format("  spawn + join             %10.2f us per task",
+  median(spawn_join) / (N / 10) * 1e6))
