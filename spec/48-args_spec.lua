@@ -261,6 +261,37 @@ describe("every public function with wrong arguments", function()
     settle()
   end)
 
+  it("task, channel, condition and semaphore methods", function()
+    local objects = {
+      task = function()
+        local t = hotline.spawn(function() return 1 end)
+        hotline.run()
+        return t
+      end,
+      channel = function() return hotline.channel(1) end,
+      condition = function() return hotline.condition() end,
+      semaphore = function() return hotline.semaphore(1) end,
+    }
+    local methods = {
+      task = { join = { 0.01 }, cancel = {}, status = {}, __tostring = {} },
+      channel = { send = { "v", 0 }, recv = { 0 }, close = {}, ready = {}, values = {},
+        __tostring = {} },
+      condition = { wait = { 0 }, signal = {}, broadcast = {} },
+      semaphore = { acquire = { 0 }, release = {}, with = { function() end } },
+    }
+    for kind, list in pairs(methods) do
+      local mt = getmetatable(objects[kind]())
+      for name, valid in pairs(list) do
+        local f = mt[name] or mt.__index[name]
+        assert.is_function(f, kind .. ":" .. name)
+        fuzz(kind .. ":" .. name, f, function()
+          return { objects[kind](), unpack(valid) }, #valid + 1
+        end)
+      end
+    end
+    settle()
+  end)
+
   it("socket methods, and the socket metamethods", function()
     local udp = assert(hotline.socket("inet", "dgram"))
     assert(udp:bind("127.0.0.1", 0))
