@@ -110,12 +110,12 @@ local function enqueue(task, value)
   queue_task[queue_tail], queue_value[queue_tail] = task, value
 end
 
+local unwait   -- below
+
 -- Ends a task: its state and results go in co and on, its joiners wake
 -- (loop.unpark below), and a failure is reported with the task's
 -- traceback, to the task's exit hook if it has one, else to on_error. A
 -- cancelled task is not a failure: its hook hears ok = true.
-local unwait   -- below
-
 local function finish(task, ok, err, ...)
   ntasks = ntasks - 1
   local n = select("#", ...)
