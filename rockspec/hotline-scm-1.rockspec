@@ -37,6 +37,7 @@ build = {
       ["hotline.heap"] = "lua/hotline/heap.lua",
       ["hotline.await_any"] = "lua/hotline/await_any.lua",
       ["hotline.signals"] = "lua/hotline/signals.lua",
+      ["hotline.suspend"] = "lua/hotline/suspend.lua",
       ["hotline.task"] = "lua/hotline/task.lua",
       ["hotline.sync"] = "lua/hotline/sync.lua",
       ["hotline.socket"] = "lua/hotline/socket.lua",

@@ -142,7 +142,7 @@ local function finish(task, ok, err, ...)
   local joiners = task.joiners
   if joiners then
     task.joiners = nil
-    for i = 1, #joiners do loop.unpark(joiners[i], true) end
+    for i = 1, #joiners do loop.unpark(joiners[i], true) end   -- hotline.suspend
   end
   local hook = exit_hook[task]
   if hook then
@@ -299,48 +299,6 @@ function loop.run_in(co)
   return previous
 end
 
--- Suspends the running task until loop.wake(task, value); returns value.
--- Raises the task's cancellation if it is cancelled meanwhile.
-function loop.suspend()
-  local task = loop.running()
-  if not task then error("hotline: suspend outside a task", 2) end
-  suspended[task] = true
-  local value = coroutine_yield(WAITING)
-  if value == CANCEL then raise_cancel() end
-  return value
-end
-
--- Wakes a task parked in loop.suspend; does nothing for any other task,
--- so waking twice, or waking a task that waits for a socket, is harmless.
-function loop.wake(task, value)
-  if suspended[task] == true then
-    suspended[task] = nil
-    enqueue(task, value)
-  end
-end
-
--- For the objects tasks wait on (channels, conditions, joins): parks the
--- running task (the caller checked there is one) on obj until
--- loop.unpark(task, value) -> value, or until deadline -> nil, "timeout".
--- When the wait ends otherwise (deadline, cancel) the loop calls
--- obj:forget(task), for obj to drop the task from its own queue.
-function loop.park(obj, deadline)
-  local task = current
-  suspended[task] = obj
-  if deadline then timer_start(task, deadline) end
-  local value = coroutine_yield(WAITING)
-  if value == CANCEL then raise_cancel() end
-  if value == TIMEOUT then return nil, "timeout" end
-  return value
-end
-
--- Ends a task's loop.park with value; obj has dropped it already.
-function loop.unpark(task, value)
-  suspended[task] = nil
-  if slot[task] then timer_cancel(task) end
-  enqueue(task, value)
-end
-
 -- Waiting -------------------------------------------------------------
 
 -- The one wait point: waits until sock is ready for want ("wantread" or
@@ -483,24 +441,6 @@ local function expire_timers()
   end
 end
 
--- Sleeping ------------------------------------------------------------
-
--- In a task: lets other tasks run for seconds. Outside: blocks.
-function loop.sleep(seconds)
-  if type(seconds) ~= "number" or seconds ~= seconds then
-    error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2)
-  end
-  local task = loop.running()
-  if not task then return core.sleep(seconds > 0 and seconds or 0) end
-  if task.cancelling then raise_cancel() end   -- sleep(0) would not see it
-  if seconds <= 0 then
-    enqueue(task, nil)
-  else
-    timer_start(task, now() + seconds)
-  end
-  if coroutine_yield(WAITING) == CANCEL then raise_cancel() end
-end
-
 -- Running -------------------------------------------------------------
 
 -- Runs tasks until none is left or loop.stop() is called. Returns true,
@@ -576,7 +516,7 @@ internal.readers, internal.writers, internal.many = readers, writers, many
 internal.WAITING, internal.CANCEL, internal.raise_cancel = WAITING, CANCEL, raise_cancel
 internal.arm, internal.unwait_many = arm, unwait_many
 internal.slot, internal.suspended, internal.CANCELLED = slot, suspended, CANCELLED
-internal.unwait, internal.enqueue = unwait, enqueue
+internal.unwait, internal.enqueue, internal.TIMEOUT = unwait, enqueue, TIMEOUT
 
 -- The running task, even where it cannot yield (hotline.current).
 function internal.current()
@@ -603,6 +543,7 @@ function internal.watch_signals(fd, on_readable)
 end
 
 require "hotline.await_any"
+require "hotline.suspend"
 
 -- loop.onsignal(name, fn): see hotline.signals.
 function loop.onsignal(name, fn)
