@@ -92,12 +92,22 @@ function sync.channel(capacity)
     receivers = fifo(), senders = fifo(), sending = {} }, Channel)
 end
 
--- Wakes the tasks in hotline.wait_any on this channel: recv would not wait.
+-- Wakes the tasks in hotline.wait_any on this channel: recv would not
+-- wait. A watch whose wait has ended otherwise (a timeout scope, a
+-- cancel caught by pcall) is only dropped: its task waits for other
+-- things now.
+local internal = loop.internal
 local function notify(self)
   local watchers = self.watchers
   if watchers then
     self.watchers = nil
-    for i = 1, #watchers do task.poke(watchers[i], true) end
+    for i = 1, #watchers do
+      local watch = watchers[i]
+      local t = watch.task
+      if internal.suspended[t] == watch or (watch.list and internal.many[t] == watch.list) then
+        task.poke(t, true)
+      end
+    end
   end
 end
 
@@ -311,18 +321,19 @@ end
 
 -- wait_any -------------------------------------------------------------
 
--- The channels a task in hotline.wait_any watches; the loop calls forget
--- when the wait ends by timeout or cancel.
+-- A task's hotline.wait_any: the channels it watches (self[1..n]; the
+-- sockets are in list). The loop calls forget when a wait on channels
+-- only ends by timeout or cancel.
 local Watch = {}
 Watch.__index = Watch
 
-function Watch:forget(t)
+function Watch:forget()
   for i = 1, self.n do
     local ch = self[i]
     local watchers = getmetatable(ch) == Channel and ch.watchers
     if watchers then
       for j = #watchers, 1, -1 do
-        if watchers[j] == t then table.remove(watchers, j) end
+        if watchers[j] == self then table.remove(watchers, j) end
       end
     end
   end
@@ -352,6 +363,7 @@ function sync.wait_any(...)
       where[#list - 1] = i
     end
   end
+  watch.list = list
   local deadline = deadline_of(timeout)
   while true do
     for i = 1, n do
@@ -360,11 +372,12 @@ function sync.wait_any(...)
     end
     local me = loop.running()
     if me then
+      watch.task = me
       for i = 1, n do
         local ch = watch[i]
         if getmetatable(ch) == Channel then
           ch.watchers = ch.watchers or {}
-          ch.watchers[#ch.watchers + 1] = me
+          ch.watchers[#ch.watchers + 1] = watch
         end
       end
     elseif not list then
@@ -373,11 +386,11 @@ function sync.wait_any(...)
     local k, err
     if list then
       k, err = loop.await_any(list, deadline)   -- nil, "closed": a channel woke us
-      if me then watch:forget(me) end
+      if me then watch:forget() end
       if k then return where[k] end
     else
       err = select(2, park(watch, deadline))
-      watch:forget(me)
+      watch:forget()
     end
     if err == "timeout" then return nil, "timeout" end
   end
