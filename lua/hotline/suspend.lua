@@ -11,6 +11,7 @@ local loop = require "hotline.loop"
 
 local internal = loop.internal
 local suspended, enqueue, raise_cancel = internal.suspended, internal.enqueue, internal.raise_cancel
+local current = internal.current
 local WAITING, CANCEL, TIMEOUT = internal.WAITING, internal.CANCEL, internal.TIMEOUT
 local timer_start, timer_cancel, slot = heap.push, heap.remove, heap.slot
 local now, coroutine_yield = core.monotime, coroutine.yield
@@ -42,7 +43,7 @@ end
 -- When the wait ends otherwise (deadline, cancel) the loop calls
 -- obj:forget(task), for obj to drop the task from its own queue.
 function loop.park(obj, deadline)
-  local task = loop.running()
+  local task = current()
   suspended[task] = obj
   if deadline then timer_start(task, deadline) end
   local value = coroutine_yield(WAITING)

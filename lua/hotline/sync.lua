@@ -346,7 +346,7 @@ end
 -- the call (which another task may have made first).
 function sync.wait_any(...)
   local n = select("#", ...)
-  local timeout = select(n, ...)
+  local timeout = n > 0 and select(n, ...) or nil
   if type(timeout) == "number" then n = n - 1 else timeout = nil end
   if n == 0 then error("bad argument #1 to 'wait_any' (channel or socket expected)", 2) end
   local watch = setmetatable({ n = n, ... }, Watch)
