@@ -116,11 +116,11 @@ end
 -- nil and on a closed channel (also when it is closed while waiting).
 function Channel:send(v, timeout)
   if v == nil then error("bad argument #1 to 'send' (nil cannot be sent)", 2) end
-  check_timeout(timeout, 2, "send")
+  if timeout ~= nil then check_timeout(timeout, 2, "send") end
   if self.closed then error("send on a closed channel", 2) end
-  local receiver = self.receivers:shift()
-  if receiver then
-    unpark(receiver, v)
+  local receivers = self.receivers
+  if receivers.tail >= receivers.head then
+    unpark(receivers:shift(), v)
     return true
   end
   if self.buffer:size() < self.capacity then
@@ -133,7 +133,7 @@ function Channel:send(v, timeout)
   self.senders:push(me)
   self.sending[me] = v
   notify(self)
-  local ok, err = park(self, deadline_of(timeout))
+  local ok, err = park(self, timeout and now() + timeout)
   if ok == CLOSED then error("send on a closed channel", 2) end
   if not ok then return nil, err end
   return true
@@ -142,7 +142,7 @@ end
 -- ch:recv([timeout]) -> v | nil, "closed" (closed and drained) |
 -- nil, "timeout"
 function Channel:recv(timeout)
-  check_timeout(timeout, 1, "recv")
+  if timeout ~= nil then check_timeout(timeout, 1, "recv") end
   local buffer, senders = self.buffer, self.senders
   if buffer.tail >= buffer.head then
     local v = buffer:shift()
@@ -154,8 +154,8 @@ function Channel:recv(timeout)
     end
     return v
   end
-  local sender = senders:shift()
-  if sender then
+  if senders.tail >= senders.head then
+    local sender = senders:shift()
     local v = self.sending[sender]
     self.sending[sender] = nil
     unpark(sender, true)
@@ -164,7 +164,7 @@ function Channel:recv(timeout)
   if self.closed then return nil, "closed" end
   if timeout and timeout <= 0 then return nil, "timeout" end
   self.receivers:push(waiter(2))
-  local v, err = park(self, deadline_of(timeout))
+  local v, err = park(self, timeout and now() + timeout)
   if v == CLOSED then return nil, "closed" end
   if v == nil then return nil, err end
   return v
