@@ -12,8 +12,8 @@
 -- Cancellation (hotline.task) takes a waiting task off what it waits on
 -- and resumes it with CANCEL: the wait raises task.cancelling. A running
 -- task is dealt with when it next waits, by one counter test in resume.
--- A task object has two fields, co (its coroutine) and on (the socket of
--- its last loop.await); an ended task keeps its state and results there.
+-- A task object is a small array (see new_task): its coroutine and the
+-- socket of its last loop.await; an ended task keeps its end there.
 -- SPDX-License-Identifier: MIT
 
 local core = require "hotline.core"
@@ -70,8 +70,6 @@ local suspended = {} -- task -> true (loop.suspend) or the object it is
 local queue_task, queue_value = {}, {}
 local queue_head, queue_tail = 1, 0
 
--- Exit hooks: exit_hook[task](exit_arg[task], ok, message) when it ends.
-local exit_hook, exit_arg = {}, {}
 
 local function report_to_stderr(message)
   io.stderr:write("hotline: task failed: ", tostring(message), "\n")
@@ -112,7 +110,7 @@ end
 
 local unwait   -- below
 
--- Ends a task: its state and results go in co and on, its joiners wake
+-- Ends a task: its state and results go in [1] and [2], its joiners wake
 -- (loop.unpark below), and a failure is reported with the task's
 -- traceback, to the task's exit hook if it has one, else to on_error. A
 -- cancelled task is not a failure: its hook hears ok = true.
@@ -126,17 +124,17 @@ local function finish(task, ok, err, ...)
   end
   local message
   if ok then
-    task.co, task.on = "done", (err ~= nil or n > 0) and { n = n + 1, err, ... } or false
+    task[1], task[2] = "done", (err ~= nil or n > 0) and { n = n + 1, err, ... } or false
   else
     unwait(task)   -- it may have failed on its way into a wait
     -- Lua 5.4 leaves a failed coroutine's <close> variables open until
     -- coroutine.close: close them, after taking the traceback
-    if err ~= CANCELLED then message = traceback(task.co, tostring(err)) end
-    if coroutine_close then coroutine_close(task.co) end
+    if err ~= CANCELLED then message = traceback(task[1], tostring(err)) end
+    if coroutine_close then coroutine_close(task[1]) end
     if err == CANCELLED then
-      task.co, task.on, ok = "cancelled", false, true
+      task[1], task[2], ok = "cancelled", false, true
     else
-      task.co, task.on = "failed", message
+      task[1], task[2] = "failed", message
     end
   end
   local joiners = task.joiners
@@ -144,10 +142,10 @@ local function finish(task, ok, err, ...)
     task.joiners = nil
     for i = 1, #joiners do loop.unpark(joiners[i], true) end   -- hotline.suspend
   end
-  local hook = exit_hook[task]
+  local hook = task[3]
   if hook then
-    local arg = exit_arg[task]
-    exit_hook[task], exit_arg[task] = nil, nil
+    local arg = task[4]
+    task[3], task[4] = nil, nil
     hook(arg, ok, message)
   elseif not ok then
     on_error(message)
@@ -179,7 +177,7 @@ function unwait(task)
   if list then
     unwait_many(task, list)
     waiting = true
-  elseif task.on and unwait_socket(task, task.on) then
+  elseif task[2] and unwait_socket(task, task[2]) then
     waiting = true
   end
   local obj = suspended[task]
@@ -208,7 +206,7 @@ end
 -- a vararg call, which would cost every wait a call: join answers at most
 -- eight of them (trailing nils dropped).
 local function resume(task, value)
-  local co = task.co
+  local co = task[1]
   current, current_co = task, co
   local ok, how, r2, r3, r4, r5, r6, r7, r8 = coroutine_resume(co, value)
   current, current_co = nil, nil      -- only the loop resumes, never a task
@@ -232,32 +230,39 @@ local function run_queue()
   if queue_head > queue_tail then queue_head, queue_tail = 1, 0 end
 end
 
--- Starts fn(...) as a task; it first runs when the loop next turns.
--- -> the task object
-function loop.spawn(fn, ...)
-  if type(fn) ~= "function" then
-    error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 2)
-  end
-  local n = select("#", ...)
-  local co, value
-  if n <= 1 then
-    co, value = coroutine_create(fn), (...)
-  else
-    local args = { ... }
-    co = coroutine_create(function() return fn(unpack(args, 1, n)) end)
-  end
-  local task = setmetatable({ co = co, on = false }, Task)
+-- A task object is an array, the least memory per task: [1] its coroutine
+-- (once it has ended: "done", "failed" or "cancelled"), [2] the socket of
+-- its last loop.await (once ended: its results or failure message), and
+-- for loop.spawn_with_exit [3] the exit hook and [4] its argument. Rarer
+-- state (cancelling, joiners, scopes) goes in named fields when needed.
+local function new_task(task, value)
+  setmetatable(task, Task)
   enqueue(task, value)
   ntasks = ntasks + 1
   return task
 end
 
+local function check_fn(fn)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'spawn' (function expected, got " .. type(fn) .. ")", 3)
+  end
+end
+
+-- Starts fn(...) as a task; it first runs when the loop next turns.
+-- -> the task object
+function loop.spawn(fn, ...)
+  check_fn(fn)
+  local n = select("#", ...)
+  if n <= 1 then return new_task({ coroutine_create(fn), false }, (...)) end
+  local args = { ... }
+  return new_task({ coroutine_create(function() return fn(unpack(args, 1, n)) end), false })
+end
+
 -- spawn, and call hook(arg, ok, message) when the task ends, however it
--- ends; message is the traceback of a failure.
+-- ends; message is the traceback of a failure (ok is true for a cancel).
 function loop.spawn_with_exit(hook, arg, fn, value)
-  local task = loop.spawn(fn, value)
-  exit_hook[task], exit_arg[task] = hook, arg
-  return task
+  check_fn(fn)
+  return new_task({ coroutine_create(fn), false, hook, arg }, value)
 end
 
 -- Whether the running coroutine can yield here. Lua 5.3+ and LuaJIT say
@@ -337,7 +342,7 @@ function loop.await(sock, want, deadline, primitive, a, b, c)
       r1, r2 = (poller or get_poller()):add(sock, readers[sock] and
         (writers[sock] and "rw" or "r") or "w")
       if not r1 then error("hotline: cannot watch the socket: " .. r2, 2) end
-      current.on = sock
+      current[2] = sock
       if deadline then timer_start(current, deadline) end
       r1 = coroutine_yield(WAITING)
       if r1 == "timeout" then return nil, "timeout", "ETIMEDOUT" end
@@ -428,7 +433,7 @@ local function expire_timers()
       local list = many[entry]
       if list then
         unwait_many(entry, list)
-      elseif not (entry.on and unwait_socket(entry, entry.on)) then
+      elseif not (entry[2] and unwait_socket(entry, entry[2])) then
         local obj = suspended[entry]    -- loop.park: no socket, a deadline
         if obj then
           suspended[entry] = nil
@@ -505,7 +510,6 @@ function loop.reset(poller_backend)
   end
   queue_task, queue_value, queue_head, queue_tail = {}, {}, 1, 0
   heap.reset()
-  exit_hook, exit_arg = {}, {}
   signal_fd, deliver_signals = nil, nil
   for i = 1, #internal.on_reset do internal.on_reset[i]() end
 end

@@ -78,7 +78,7 @@ local CANCEL, current = internal.CANCEL, internal.current
 -- wait. A pending cancellation is kept if it is stronger (CANCELLED, or
 -- an outer scope). -> false if the task was over.
 local function interrupt(t, err)
-  if type(t.co) ~= "thread" then return false end
+  if type(t[1]) ~= "thread" then return false end
   local pending = t.cancelling
   if pending then
     if pending == CANCELLED or (err ~= CANCELLED and pending.depth <= err.depth) then
@@ -115,7 +115,7 @@ end
 -- Whether t waits (for a socket, a timer, a task, a channel...).
 local function waiting(t)
   if internal.slot[t] or internal.many[t] or internal.suspended[t] then return true end
-  local sock = t.on
+  local sock = t[2]
   return (sock and (internal.readers[sock] == t or internal.writers[sock] == t)) or false
 end
 
@@ -140,7 +140,7 @@ end
 -- nil, "cancelled" | nil, "timeout" (the join's own timeout)
 function Task:join(timeout)
   check_timeout(timeout, 1, "join")
-  if type(self.co) == "thread" then
+  if type(self[1]) == "thread" then
     if loop.current() == self then error("a task cannot join itself", 2) end
     if timeout and timeout <= 0 then return nil, "timeout" end
     local me = loop.running()
@@ -153,7 +153,7 @@ function Task:join(timeout)
     joiners[#joiners + 1] = me
     if not loop.park(joiners, timeout and now() + timeout) then return nil, "timeout" end
   end
-  local state, results = self.co, self.on   -- an ended task keeps them here
+  local state, results = self[1], self[2]   -- an ended task keeps them here
   if state == "done" then
     if not results then return true end
     return true, unpack(results, 1, results.n)
@@ -173,7 +173,7 @@ end
 -- -> "running" (running or ready to run), "waiting", "done", "failed" or
 -- "cancelled"
 function Task:status()
-  local state = self.co
+  local state = self[1]
   if type(state) ~= "thread" then return state end
   if self ~= loop.current() and waiting(self) then return "waiting" end
   return "running"
