@@ -342,8 +342,9 @@ end
 -- hotline.wait_any(x1, x2, ... [, timeout]): waits until one of the
 -- channels has something for recv (or is closed) or one of the sockets
 -- has something to read (or is closed). -> the index of one that is ready,
--- at once if one is | nil, "timeout". Only waits: the caller then makes
--- the call (which another task may have made first).
+-- at once if one is | nil, "timeout" | nil, msg, code when the sockets
+-- cannot be watched. Only waits: the caller then makes the call (which
+-- another task may have made first).
 function sync.wait_any(...)
   local n = select("#", ...)
   local timeout = n > 0 and select(n, ...) or nil
@@ -383,16 +384,17 @@ function sync.wait_any(...)
     elseif not list then
       error(WAIT_FOREVER, 2)
     end
-    local k, err
     if list then
-      k, err = loop.await_any(list, deadline)   -- nil, "closed": a channel woke us
+      local k, err, code = loop.await_any(list, deadline)
       if me then watch:forget() end
       if k then return where[k] end
+      if err == "timeout" then return nil, err end
+      if err ~= "closed" then return nil, err, code end   -- "closed": a channel woke us
     else
-      err = select(2, park(watch, deadline))
+      local _, err = park(watch, deadline)
       watch:forget()
+      if err then return nil, err end
     end
-    if err == "timeout" then return nil, "timeout" end
   end
 end
 
