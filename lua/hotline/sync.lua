@@ -92,23 +92,51 @@ function sync.channel(capacity)
     receivers = fifo(), senders = fifo(), sending = {} }, Channel)
 end
 
--- Wakes the tasks in hotline.wait_any on this channel: recv would not
--- wait. A watch whose wait has ended otherwise (a timeout scope, a
--- cancel caught by pcall) is only dropped: its task waits for other
--- things now.
+-- Whether the task of a hotline.wait_any still waits in it. A wait on
+-- sockets ended by a raise (a timeout scope, a cancel) leaves its watch
+-- in the channels' lists: its task waits for other things now, or ended.
 local internal = loop.internal
+local function live(watch)
+  local t = watch.task
+  return internal.suspended[t] == watch or (watch.list and internal.many[t] == watch.list)
+end
+
+-- Wakes the tasks in hotline.wait_any on this channel: recv would not
+-- wait. Watches left behind are only dropped.
 local function notify(self)
   local watchers = self.watchers
   if watchers then
     self.watchers = nil
     for i = 1, #watchers do
       local watch = watchers[i]
-      local t = watch.task
-      if internal.suspended[t] == watch or (watch.list and internal.many[t] == watch.list) then
-        task.poke(t, true)
-      end
+      if live(watch) then task.poke(watch.task, true) end
     end
   end
+end
+
+-- Adds watch to ch's list. Watches left behind are dropped when the list
+-- has doubled since the last sweep: a channel nobody sends on would
+-- otherwise keep one per ended wait, and the tasks with them.
+local function add_watch(ch, watch)
+  local watchers = ch.watchers
+  if not watchers then
+    ch.watchers, ch.sweep_at = { watch }, 8
+    return
+  end
+  local n = #watchers
+  if n >= ch.sweep_at then
+    local kept = 0
+    for i = 1, n do
+      local w = watchers[i]
+      watchers[i] = nil
+      if w == watch or live(w) then
+        kept = kept + 1
+        watchers[kept] = w
+      end
+    end
+    n, ch.sweep_at = kept, 2 * kept + 8
+  end
+  watchers[n + 1] = watch
 end
 
 -- ch:send(v [, timeout]): hands v to a receiver, or buffers it, or waits
@@ -376,10 +404,7 @@ function sync.wait_any(...)
       watch.task = me
       for i = 1, n do
         local ch = watch[i]
-        if getmetatable(ch) == Channel then
-          ch.watchers = ch.watchers or {}
-          ch.watchers[#ch.watchers + 1] = watch
-        end
+        if getmetatable(ch) == Channel then add_watch(ch, watch) end
       end
     elseif not list then
       error(WAIT_FOREVER, 2)
