@@ -57,10 +57,15 @@ function resume_inner(co, ...)
   return coroutine_resume(co, ...)
 end
 
+-- The coroutine's body: on 5.1 coroutine.create takes no C function.
+local function call(fn, ...)
+  return fn(...)
+end
+
 local function forwarding_pcall(fn, ...)
-  local co = coroutine_create(fn)
+  local co = coroutine_create(call)
   local outer = loop.run_in(co)
-  return step(co, outer, coroutine_resume(co, ...))
+  return step(co, outer, coroutine_resume(co, fn, ...))
 end
 
 -- task.pcall(fn, ...): pcall that lets fn wait (yield to the loop) on
