@@ -93,8 +93,10 @@ function loop.await_any(list, deadline)
       error("hotline: another task already waits to "
             .. (waiters == readers and "read" or "write") .. " on this socket", 2)
     end
-    waiters[sock] = task
-    internal.add_waiting(1)
+    if not waiters[sock] then   -- once for a socket listed twice
+      waiters[sock] = task
+      internal.add_waiting(1)
+    end
     many[task] = list
     arm(sock)
   end
