@@ -143,6 +143,42 @@ for _, backend in ipairs(helpers.backends()) do
       a:close(); b:close()
     end)
 
+    it("a task woken with a value, cancelled before it runs, keeps the value", function()
+      local ch, full, s = hotline.channel(), hotline.channel(1), hotline.semaphore(0)
+      local got = {}
+      local receiver = hotline.spawn(function()
+        got.recv = ch:recv()
+        hotline.sleep(60)              -- its next wait raises
+      end)
+      local sender = hotline.spawn(function()
+        got.sent = full:send("second")  -- waits: "first" fills the buffer
+        hotline.sleep(60)
+      end)
+      local acquirer = hotline.spawn(function()
+        got.permit = s:acquire()
+        s:release()                     -- before the next wait: the permit comes back
+        hotline.sleep(60)
+      end)
+      assert(full:send("first"))
+      hotline.spawn(function()
+        while acquirer:status() ~= "waiting" do hotline.sleep(0) end
+        ch:send("item")                 -- the receiver is queued with it
+        receiver:cancel()
+        got.first = full:recv()         -- the sender's value moves into the buffer
+        sender:cancel()
+        s:release()                     -- handed to the acquirer
+        acquirer:cancel()
+      end)
+      assert(hotline.run())
+      assert.same({ recv = "item", sent = true, permit = true, first = "first" }, got)
+      for _, t in ipairs({ receiver, sender, acquirer }) do
+        assert.equal("cancelled", t:status())
+      end
+      assert.equal("second", full:recv(0))
+      assert.is_true(s:acquire(0))
+      assert.same({ 0, 0, 0 }, { loop.stats() })
+    end)
+
     it("a running task is cancelled at its next wait", function()
       local steps = {}
       local t
