@@ -63,6 +63,10 @@ local function call(fn, ...)
 end
 
 local function forwarding_pcall(fn, ...)
+  -- where the task cannot yield (inside pcall, a coroutine of the caller's
+  -- own) fn's waits block, as they would without us: a yield passed on
+  -- from here would fail, past the caller's cleanup
+  if not loop.running() then return pcall(fn, ...) end
   local co = coroutine_create(call)
   local outer = loop.run_in(co)
   return step(co, outer, coroutine_resume(co, fn, ...))
