@@ -138,6 +138,19 @@ for _, backend in ipairs(helpers.backends()) do
       assert.same({ nil, "timeout" }, { ch:recv(0) })  -- outside a task, no wait
     end)
 
+    it("unbuffered: a send that timed out has delivered nothing", function()
+      local ch = hotline.channel()
+      local r = {}
+      hotline.spawn(function()
+        r.send = { ch:send("late", 0.01) }
+        r.recv = { ch:recv(0) }
+        r.ready = ch:ready()
+      end)
+      assert(hotline.run())
+      assert.same({ send = { nil, "timeout" }, recv = { nil, "timeout" }, ready = false }, r)
+      assert.same({ 0, 0, 0 }, { loop.stats() })
+    end)
+
     it("values() iterates until closed and drained", function()
       local closed = hotline.channel(3)
       for i = 1, 3 do closed:send(i) end
