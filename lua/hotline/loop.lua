@@ -129,7 +129,11 @@ local function finish(task, ok, err, ...)
     unwait(task)   -- it may have failed on its way into a wait
     -- Lua 5.4 leaves a failed coroutine's <close> variables open until
     -- coroutine.close: close them, after taking the traceback
-    if err ~= CANCELLED then message = traceback(task[1], tostring(err)) end
+    if err ~= CANCELLED then
+      -- (hotline.task kept the traceback of an error a scope re-raised)
+      message = task.failure == err and task.trace or traceback(task[1], tostring(err))
+      task.failure, task.trace = nil, nil
+    end
     if coroutine_close then coroutine_close(task[1]) end
     if err == CANCELLED then
       task[1], task[2], ok = "cancelled", false, true

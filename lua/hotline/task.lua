@@ -17,7 +17,8 @@ local loop = require "hotline.loop"
 local now = core.monotime
 local coroutine_create, coroutine_resume = coroutine.create, coroutine.resume
 local coroutine_status, coroutine_yield = coroutine.status, coroutine.yield
-local type, error, setmetatable = type, error, setmetatable
+local type, error, setmetatable, xpcall = type, error, setmetatable, xpcall
+local traceback = debug.traceback
 local unpack = table.unpack or unpack -- luacheck: compat
 
 local task = {}
@@ -41,13 +42,37 @@ local pcall_yields = (function()
   return coroutine_resume(co) and coroutine_status(co) == "suspended"
 end)()
 
+-- An error message leaving fn keeps its traceback in the running task,
+-- for the loop to report should the error end the task: re-raised by a
+-- scope, its own traceback would start there. The first look wins (the
+-- error then passes outer scopes). Cancels and scopes are no strings.
+local function keep_trace(err, trace)
+  local t = loop.current()
+  if t and t.failure ~= err then t.failure, t.trace = err, trace end
+end
+
+local function on_error(err)
+  if type(err) == "string" then keep_trace(err, traceback(err, 2)) end
+  return err
+end
+
+local function xpcall_traced(fn, ...)
+  return xpcall(fn, on_error, ...)
+end
+
 -- Lua 5.1: fn runs in a coroutine of its own; what it yields (a wait) is
 -- yielded on to the loop and what the loop resumes with is passed back
 -- in. While it runs the loop takes it for the task's own coroutine.
 local resume_inner
 local function step(co, outer, ok, ...)
   loop.run_in(outer)
-  if not ok then return false, (...) end
+  if not ok then
+    local err = ...
+    if type(err) == "string" then   -- fn's frames, then the caller's
+      keep_trace(err, traceback(co, err) .. (traceback("", 2):gsub("^%s*stack traceback:", "")))
+    end
+    return false, err
+  end
   if coroutine_status(co) == "dead" then return true, ... end
   return step(co, outer, resume_inner(co, coroutine_yield(...)))
 end
@@ -74,7 +99,7 @@ end
 
 -- task.pcall(fn, ...): pcall that lets fn wait (yield to the loop) on
 -- every Lua. -> true, fn's results | false, error value
-task.pcall = pcall_yields and pcall or forwarding_pcall
+task.pcall = pcall_yields and xpcall_traced or forwarding_pcall
 
 -- Cancelling -----------------------------------------------------------
 
