@@ -96,6 +96,26 @@ for _, backend in ipairs(helpers.backends()) do
       assert.same({ 0, 0, 0 }, { loop.stats() })
     end)
 
+    it("due while its task is woken but not yet run: the value is kept", function()
+      local ch = hotline.channel()
+      local got, result
+      hotline.spawn(function()
+        result = { hotline.timeout(0.01, function()
+          got = ch:recv()
+          hotline.sleep(5)             -- the next wait ends with the timeout
+        end) }
+      end)
+      hotline.spawn(function()
+        local due = hotline.now() + 0.02
+        while hotline.now() < due do end   -- the deadline passes in this turn
+        ch:send("item")                -- queues the receiver; then the scope is due
+      end)
+      assert(hotline.run())
+      assert.equal("item", got)
+      assert.same({ nil, "timeout", "ETIMEDOUT" }, result)
+      assert.same({ 0, 0, 0 }, { loop.stats() })
+    end)
+
     it("runs the cleanups of what it ends: a semaphore's permit comes back", function()
       local s = hotline.semaphore(1)
       local result, again
