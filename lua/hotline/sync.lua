@@ -14,7 +14,7 @@ local loop = require "hotline.loop"
 local task = require "hotline.task"
 
 local now, park, unpark = core.monotime, loop.park, loop.unpark
-local check_timeout, WAIT_FOREVER = task.check_timeout, task.WAIT_FOREVER
+local check_timeout, cannot_wait = task.check_timeout, task.cannot_wait
 local select, type, error = select, type, error
 local setmetatable, getmetatable = setmetatable, getmetatable
 
@@ -72,7 +72,7 @@ end
 -- The task that would wait, or the error that says it would wait for ever.
 local function waiter(level)
   local me = loop.running()
-  if not me then error(WAIT_FOREVER, level + 1) end
+  if not me then cannot_wait(level + 1) end
   return me
 end
 
@@ -407,7 +407,7 @@ function sync.wait_any(...)
         if getmetatable(ch) == Channel then add_watch(ch, watch) end
       end
     elseif not list then
-      error(WAIT_FOREVER, 2)
+      cannot_wait(2)
     end
     if list then
       local k, err, code = loop.await_any(list, deadline)

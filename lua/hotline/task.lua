@@ -26,6 +26,18 @@ local task = {}
 local WAIT_FOREVER = "would wait for ever outside a task: call it inside hotline.spawn"
 task.WAIT_FOREVER = WAIT_FOREVER
 
+-- What a wait that only another task could end raises where the running
+-- code cannot yield: outside tasks, or in a task under a C function
+-- (pcall on Lua 5.1, table.sort's comparator...), where blaming "outside
+-- a task" would send the reader looking in the wrong place.
+function task.cannot_wait(level)
+  if loop.current() then
+    error("would wait for ever where this task cannot yield (under a C function,"
+      .. " such as pcall on Lua 5.1)", level + 1)
+  end
+  error(WAIT_FOREVER, level + 1)
+end
+
 local function check_timeout(timeout, n, fname)
   if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout) then
     error("bad argument #" .. n .. " to '" .. fname .. "' (number expected, got "
@@ -178,7 +190,7 @@ function Task:join(timeout)
     if loop.current() == self then error("a task cannot join itself", 2) end
     if timeout and timeout <= 0 then return nil, "timeout" end
     local me = loop.running()
-    if not me then error(WAIT_FOREVER, 2) end
+    if not me then task.cannot_wait(2) end
     local joiners = self.joiners
     if not joiners then
       joiners = setmetatable({}, Joiners)
