@@ -110,7 +110,8 @@ local function forwarding_pcall(fn, ...)
 end
 
 -- task.pcall(fn, ...): pcall that lets fn wait (yield to the loop) on
--- every Lua. -> true, fn's results | false, error value
+-- every Lua, and keeps the traceback of an error message (keep_trace).
+-- -> true, fn's results | false, error value
 task.pcall = pcall_yields and xpcall_traced or forwarding_pcall
 
 -- Cancelling -----------------------------------------------------------
