@@ -259,7 +259,13 @@ function task.timeout(seconds, fn, ...)
     error("bad argument #2 to 'timeout' (function expected, got " .. type(fn) .. ")", 2)
   end
   local me = loop.running()
-  if not me then error("hotline.timeout outside a task: call it inside hotline.spawn", 2) end
+  if not me then
+    if loop.current() then
+      error("hotline.timeout where this task cannot yield (under a C function,"
+        .. " such as pcall on Lua 5.1)", 2)
+    end
+    error("hotline.timeout outside a task: call it inside hotline.spawn", 2)
+  end
   local scope = setmetatable({ task = me, depth = (me.scopes or 0) + 1 }, Scope)
   me.scopes = scope.depth
   heap.push(scope, now() + seconds)
