@@ -18,8 +18,10 @@ for _, backend in ipairs(helpers.backends()) do
       assert.same({ true, 3, "two", nil, false }, got)
       assert.equal(5, select("#", worker:join()))     -- ended: answers outside a task too
       local none = hotline.spawn(function() end)
+      local many = hotline.spawn(function() return 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 end)
       assert(hotline.run())
       assert.same({ true }, { none:join() })
+      assert.same({ true, 1, 2, 3, 4, 5, 6, 7, 8 }, { many:join() })   -- up to eight
     end)
 
     it("join of a failed task answers nil and the message with a traceback", function()
