@@ -1,4 +1,4 @@
-/* hl_wait.c: waitfd, sleep and monotime (see hl_wait.h).
+/* hl_wait.c: waitfd, buffered, sleep and monotime (see hl_wait.h).
  * SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <limits.h>
@@ -51,6 +51,16 @@ static int lib_waitfd(lua_State *L) {
   return 1;
 }
 
+/* hotline.core.buffered(s) -> how many bytes s has taken from the kernel
+ * and not handed out yet. A socket with some is ready to read whatever the
+ * poller says: loop.await_any asks before it waits. Raises on a closed
+ * socket. */
+static int lib_buffered(lua_State *L) {
+  hl_socket *s = hl_socket_checkopen(L, 1);
+  lua_pushinteger(L, (lua_Integer)hl_rbuf_len(s->rbuf));
+  return 1;
+}
+
 /* hotline.core.sleep(seconds): blocks the process; tasks use the loop. */
 static int lib_sleep(lua_State *L) {
   double t = hl_checkseconds(L, 1);
@@ -72,6 +82,7 @@ static int lib_monotime(lua_State *L) {
 
 static const luaL_Reg wait_funcs[] = {
   {"waitfd", lib_waitfd},
+  {"buffered", lib_buffered},
   {"sleep", lib_sleep},
   {"monotime", lib_monotime},
   {NULL, NULL}

@@ -13,7 +13,7 @@ local internal = loop.internal
 local readers, writers, many = internal.readers, internal.writers, internal.many
 local WAITING, CANCEL = internal.WAITING, internal.CANCEL
 local arm, unwait_many = internal.arm, internal.unwait_many
-local now, timer_start = core.monotime, heap.push
+local now, timer_start, buffered = core.monotime, heap.push, core.buffered
 local coroutine_yield = coroutine.yield
 local type, error, tostring, assert = type, error, tostring, assert
 
@@ -70,9 +70,10 @@ end
 
 -- loop.await_any({ sock1, want1, sock2, want2, ... } [, deadline]): waits
 -- until one of the sockets (or descriptor numbers) is ready for its want
--- or has been closed, or until deadline (monotonic seconds; nil: no
--- limit). -> the index in the list of a socket that is ready (outside a
--- task the first ready one in list order) |
+-- (for a read, bytes already read ahead count) or has been closed, or
+-- until deadline (monotonic seconds; nil: no limit).
+-- -> the index in the list of a socket that is ready (outside a task the
+-- first ready one in list order) |
 -- nil, "timeout", "ETIMEDOUT". It only waits: the caller then makes the
 -- call, which answers at once (with nil, "closed" on a closed socket).
 -- A task woken otherwise (hotline.wait_any's channels: task.poke) gets
@@ -81,7 +82,13 @@ function loop.await_any(list, deadline)
   check_list(list)
   local n = #list
   for i = 1, n, 2 do   -- a closed socket is ready: its call answers at once
-    if type(list[i]) ~= "number" and core.type(list[i]) ~= "socket" then return i end
+    local sock = list[i]
+    if type(sock) ~= "number" then
+      if core.type(sock) ~= "socket" then return i end
+      -- so is one holding bytes read ahead (a read of a line that took
+      -- the next one too), of which the poller knows nothing
+      if list[i + 1] == "wantread" and buffered(sock) > 0 then return i end
+    end
   end
   if deadline and deadline <= now() then deadline = now() end
   local task = loop.running()
