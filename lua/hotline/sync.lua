@@ -92,35 +92,39 @@ function sync.channel(capacity)
     receivers = fifo(), senders = fifo(), sending = {} }, Channel)
 end
 
--- Whether the task of a hotline.wait_any still waits in it. A wait on
--- sockets ended by a raise (a timeout scope, a cancel) leaves its watch
--- in the channels' lists: its task waits for other things now, or ended.
+-- A channel's watchers are tickets { task = t, watch = its wait_any },
+-- a new one each time a hotline.wait_any (re)starts waiting; a ticket is
+-- live while it is its task's latest and the task waits in that wait.
+-- Ended waits are not taken out of the lists (that would cost a search
+-- of a list per wake, where many tasks watch one channel): their tickets
+-- are dropped when met (notify) or swept (add_watch).
 local internal = loop.internal
-local function live(watch)
-  local t = watch.task
-  return internal.suspended[t] == watch or (watch.list and internal.many[t] == watch.list)
+local function live(ticket)
+  local t, watch = ticket.task, ticket.watch
+  return t.watching == ticket and (internal.suspended[t] == watch
+    or (watch.list ~= nil and internal.many[t] == watch.list))
 end
 
 -- Wakes the tasks in hotline.wait_any on this channel: recv would not
--- wait. Watches left behind are only dropped.
+-- wait.
 local function notify(self)
   local watchers = self.watchers
   if watchers then
     self.watchers = nil
     for i = 1, #watchers do
-      local watch = watchers[i]
-      if live(watch) then task.poke(watch.task, true) end
+      local ticket = watchers[i]
+      if live(ticket) then task.poke(ticket.task, true) end
     end
   end
 end
 
--- Adds watch to ch's list. Watches left behind are dropped when the list
--- has doubled since the last sweep: a channel nobody sends on would
+-- Adds a ticket to ch's list. Tickets of ended waits are swept when the
+-- list has doubled since the last sweep: a channel nobody sends on would
 -- otherwise keep one per ended wait, and the tasks with them.
-local function add_watch(ch, watch)
+local function add_watch(ch, ticket)
   local watchers = ch.watchers
   if not watchers then
-    ch.watchers, ch.sweep_at = { watch }, 8
+    ch.watchers, ch.sweep_at = { ticket }, 8
     return
   end
   local n = #watchers
@@ -129,14 +133,14 @@ local function add_watch(ch, watch)
     for i = 1, n do
       local w = watchers[i]
       watchers[i] = nil
-      if w == watch or live(w) then
+      if w == ticket or live(w) then
         kept = kept + 1
         watchers[kept] = w
       end
     end
     n, ch.sweep_at = kept, 2 * kept + 8
   end
-  watchers[n + 1] = watch
+  watchers[n + 1] = ticket
 end
 
 -- ch:send(v [, timeout]): hands v to a receiver, or buffers it, or waits
@@ -350,21 +354,13 @@ end
 -- wait_any -------------------------------------------------------------
 
 -- A task's hotline.wait_any: the channels it watches (self[1..n]; the
--- sockets are in list). The loop calls forget when a wait on channels
--- only ends by timeout or cancel.
+-- sockets are in list).
 local Watch = {}
 Watch.__index = Watch
 
-function Watch:forget()
-  for i = 1, self.n do
-    local ch = self[i]
-    local watchers = getmetatable(ch) == Channel and ch.watchers
-    if watchers then
-      for j = #watchers, 1, -1 do
-        if watchers[j] == self then table.remove(watchers, j) end
-      end
-    end
-  end
+-- (the loop's call when a wait on channels only ends by timeout or
+-- cancel: the ticket is no longer live, nothing else to do)
+function Watch.forget()
 end
 
 -- hotline.wait_any(x1, x2, ... [, timeout]): waits until one of the
@@ -401,23 +397,24 @@ function sync.wait_any(...)
     end
     local me = loop.running()
     if me then
-      watch.task = me
+      local ticket = { task = me, watch = watch }
+      me.watching = ticket
       for i = 1, n do
         local ch = watch[i]
-        if getmetatable(ch) == Channel then add_watch(ch, watch) end
+        if getmetatable(ch) == Channel then add_watch(ch, ticket) end
       end
     elseif not list then
       cannot_wait(2)
     end
     if list then
       local k, err, code = loop.await_any(list, deadline)
-      if me then watch:forget() end
+      if me then me.watching = nil end
       if k then return where[k] end
       if err == "timeout" then return nil, err end
       if err ~= "closed" then return nil, err, code end   -- "closed": a channel woke us
     else
       local _, err = park(watch, deadline)
-      watch:forget()
+      me.watching = nil
       if err then return nil, err end
     end
   end
