@@ -10,12 +10,12 @@ local core = require "hotline.core"
 local loop = require "hotline.loop"
 local socket = require "hotline.socket"
 local server = require "hotline.server"
+local resolver = require "hotline.resolver"
 
 local hotline = {
   _VERSION = "hotline scm",
   socket = core.socket,
   socketpair = core.socketpair,
-  getaddrinfo = core.getaddrinfo,
   poller = core.poller,
   type = core.type,
   errno = core.errno,
@@ -33,6 +33,10 @@ local hotline = {
   listen = socket.listen,
   connect = socket.connect,
   serve = server.serve,
+  -- names without blocking (hotline/resolver.lua)
+  getaddrinfo = resolver.getaddrinfo,
+  getnameinfo = resolver.getnameinfo,
+  resolver = resolver.new,
 }
 
 return hotline

@@ -1,0 +1,263 @@
+-- hotline.resolver: names resolved without blocking the process.
+--
+-- hotline.getaddrinfo and hotline.getnameinfo ask c-ares (csrc/hl_resolve.c)
+-- with the system's settings; hotline.resolver{...} makes a resolver with
+-- settings of its own. Numeric hosts are answered at once, without the
+-- network. A lookup of a name is a query with a c-ares channel of its own:
+-- it waits for the channel's sockets at the one wait point
+-- (loop.await_any, a yield in a task, one poll outside), until c-ares' next
+-- timeout or the caller's deadline, whichever is first, and lets c-ares
+-- handle what is ready. Every descriptor c-ares closes leaves the loop's
+-- poller first (loop.release), and a query that is dropped unfinished
+-- (its task stopped) is cancelled by its __gc, which closes its sockets.
+
+local core = require "hotline.core"
+local loop = require "hotline.loop"
+
+local now, await_any, release = core.monotime, loop.await_any, loop.release
+local type, select, error, tostring = type, select, error, tostring
+local getaddrinfo, getnameinfo = core.lookup, core.reverse
+
+local resolver = {}
+
+local Resolver = {}
+Resolver.__index = Resolver
+
+local function release_all(...)
+  for i = 1, select("#", ...) do release((select(i, ...))) end
+end
+
+-- Waits for query q's answer until deadline (monotonic seconds; nil: as
+-- long as c-ares' own timeouts allow) -> the answer | nil, "timeout",
+-- "ETIMEDOUT" when the deadline comes first.
+local function finish(q, deadline)
+  q:start()
+  local list = {}
+  while true do
+    local done, a, b, c = q:result()
+    local expired = not done and deadline and now() >= deadline
+    if done or expired then
+      q:cancel()
+      release_all(q:closed())
+      if expired then return nil, "timeout", "ETIMEDOUT" end
+      if a == nil then return nil, b, c end
+      return a
+    end
+    local n, seconds = q:wants(list)
+    local wake = seconds and now() + seconds
+    if deadline and (not wake or deadline < wake) then wake = deadline end
+    local i
+    if n > 0 then
+      i = await_any(list, wake)
+    else   -- nothing to read or write, only a timer (rare)
+      loop.sleep(wake and wake - now() or 0.01)
+    end
+    if i then q:process(list[i], list[i + 1]) else q:process() end
+    release_all(q:closed())
+  end
+end
+
+-- Hosts files (resolver{hosts = path}) ---------------------------------
+
+-- The lines of the hosts file at path, as lists of fields (address,
+-- names...); an unreadable file has none.
+local function hosts_lines(path)
+  local lines = {}
+  local f = io.open(path)
+  if not f then return lines end
+  for line in f:lines() do
+    local fields = {}
+    for word in line:gsub("#.*", ""):gmatch("%S+") do fields[#fields + 1] = word end
+    if fields[2] then lines[#lines + 1] = fields end
+  end
+  f:close()
+  return lines
+end
+
+-- Appends the addresses of numeric host to list (none if it is a name).
+local function add_numeric(r, list, host, port, hints)
+  local found = getaddrinfo(host, port, hints, r.ud)
+  if type(found) ~= "table" then
+    if found then found:cancel() end
+    return
+  end
+  for i = 1, #found do list[#list + 1] = found[i] end
+end
+
+-- The addresses the resolver's hosts file gives host, in file order, or
+-- nil. localhost is the loopback address even if the file forgets it.
+local function from_hosts(r, host, port, hints)
+  local name, list = host:lower(), {}
+  local lines = hosts_lines(r.hosts)
+  for i = 1, #lines do
+    local fields = lines[i]
+    for k = 2, #fields do
+      if fields[k]:lower() == name then
+        add_numeric(r, list, fields[1], port, hints)
+        break
+      end
+    end
+  end
+  if not list[1] and name == "localhost" then
+    add_numeric(r, list, "::1", port, hints)
+    add_numeric(r, list, "127.0.0.1", port, hints)
+  end
+  return list[1] and list or nil
+end
+
+-- The address as inet_ntop writes it, to compare addresses.
+local function canonical(r, host)
+  local list = getaddrinfo(host, 0, nil, r.ud)
+  if type(list) == "table" and list[1] then return list[1].host end
+  if type(list) == "userdata" then list:cancel() end
+  return nil
+end
+
+local function name_from_hosts(r, host)
+  local want = canonical(r, host)
+  local lines = hosts_lines(r.hosts)
+  for i = 1, #lines do
+    if want and canonical(r, lines[i][1]) == want then return lines[i][2] end
+  end
+  return nil
+end
+
+-- Lookups ------------------------------------------------------------
+
+-- The resolver made from the system's files, one per process: a forked
+-- worker makes its own.
+local system, system_pid
+
+local function default()
+  local pid = core.getpid()
+  if not system or system_pid ~= pid then
+    local ud, err, code = core.resolver()
+    if not ud then return nil, err, code end
+    system, system_pid = setmetatable({ ud = ud }, Resolver), pid
+  end
+  return system
+end
+
+local function check_self(self, fname)
+  if getmetatable(self) ~= Resolver then
+    error("bad argument #1 to '" .. fname .. "' (hotline.resolver expected, got "
+          .. type(self) .. ")", 3)
+  end
+end
+
+-- resolver.lookup(r, host, port, hints, deadline): getaddrinfo through r
+-- (nil: the system's) within deadline (nil: c-ares' timeouts alone).
+function resolver.lookup(r, host, port, hints, deadline)
+  if r == nil then
+    local err, code
+    r, err, code = default()
+    if not r then return nil, err, code end
+  end
+  local q, err, code = getaddrinfo(host, port, hints, r.ud)
+  if type(q) ~= "userdata" then return q, err, code end   -- numeric, or failed
+  if r.hosts then
+    local list = from_hosts(r, host, port, hints)
+    if list then
+      q:cancel()
+      return list
+    end
+  end
+  return finish(q, deadline)
+end
+
+-- resolver.reverse(r, host, deadline): getnameinfo through r.
+function resolver.reverse(r, host, deadline)
+  if r == nil then
+    local err, code
+    r, err, code = default()
+    if not r then return nil, err, code end
+  end
+  local q, err, code = getnameinfo(host, r.ud)
+  if not q then return nil, err, code end
+  if r.hosts then
+    local name = name_from_hosts(r, host)
+    if name then
+      q:cancel()
+      return name
+    end
+  end
+  return finish(q, deadline)
+end
+
+-- hotline.getaddrinfo(host, port [, hints]) -> list of {family=, host=,
+-- port=, socktype=} | nil, msg, "EAI_*": from /etc/hosts, then the
+-- nameservers of /etc/resolv.conf. In a task only the task waits.
+function resolver.getaddrinfo(host, port, hints)
+  return resolver.lookup(nil, host, port, hints, nil)
+end
+
+-- hotline.getnameinfo(host) -> the name of numeric address host.
+function resolver.getnameinfo(host)
+  return resolver.reverse(nil, host, nil)
+end
+
+function Resolver:getaddrinfo(host, port, hints)
+  check_self(self, "getaddrinfo")
+  return resolver.lookup(self, host, port, hints, nil)
+end
+
+function Resolver:getnameinfo(host)
+  check_self(self, "getnameinfo")
+  return resolver.reverse(self, host, nil)
+end
+
+function Resolver:__tostring()
+  return "hotline.resolver"
+end
+
+-- Whether x is a resolver (for the options of connect and listen).
+function resolver.is(x)
+  return getmetatable(x) == Resolver
+end
+
+local function bad(message)
+  error("bad argument #1 to 'resolver' (" .. message .. ")", 3)
+end
+
+local options = { nameservers = true, timeout = true, attempts = true, hosts = true }
+
+-- hotline.resolver{ nameservers = {"127.0.0.1:5353", "[::1]:53", ...},
+-- timeout = seconds per try, attempts = tries per server, hosts = path
+-- (false: none) } -> resolver | nil, msg, code. What is left out comes
+-- from /etc/resolv.conf and /etc/hosts.
+function resolver.new(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then bad("table expected, got " .. type(opts)) end
+  for k in pairs(opts) do
+    if not options[k] then bad("invalid option '" .. tostring(k) .. "'") end
+  end
+  local servers = opts.nameservers
+  if servers ~= nil then
+    if type(servers) ~= "table" or not servers[1] then
+      bad("nameservers must be a non-empty list of strings")
+    end
+    for i = 1, #servers do
+      local s = servers[i]
+      if type(s) ~= "string" or s == "" or s:find("[,%s%z]") then
+        bad("nameservers[" .. i .. "] must be an address, with a port if need be")
+      end
+    end
+    servers = table.concat(servers, ",")
+  end
+  local timeout, attempts, hosts = opts.timeout, opts.attempts, opts.hosts
+  if timeout ~= nil and not (type(timeout) == "number" and timeout > 0 and timeout < 1e6) then
+    bad("timeout must be a positive number of seconds")
+  end
+  if attempts ~= nil and not (type(attempts) == "number" and attempts >= 1
+                              and attempts <= 100 and attempts % 1 == 0) then
+    bad("attempts must be a whole number from 1 to 100")
+  end
+  if hosts ~= nil and hosts ~= false and type(hosts) ~= "string" then
+    bad("hosts must be a path or false")
+  end
+  local ud, err, code = core.resolver(servers, timeout, attempts, hosts ~= nil)
+  if not ud then return nil, err, code end
+  return setmetatable({ ud = ud, hosts = hosts or nil }, Resolver)
+end
+
+return resolver
