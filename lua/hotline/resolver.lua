@@ -124,6 +124,31 @@ end
 
 -- Lookups ------------------------------------------------------------
 
+-- The timeout and attempts of /etc/resolv.conf's "options" lines and of
+-- RES_OPTIONS, with glibc's defaults (5 s, 2) and limits (30 s, 5).
+-- c-ares 1.18 reads "ndots:" there but not these two.
+local function system_options()
+  local timeout, attempts = 5, 2
+  local function parse(words)
+    for word in words:gmatch("%S+") do
+      local key, n = word:match("^(%a+):(%d+)$")
+      n = tonumber(n)
+      if key == "timeout" then timeout = math.max(1, math.min(n, 30)) end
+      if key == "attempts" then attempts = math.max(1, math.min(n, 5)) end
+    end
+  end
+  local f = io.open("/etc/resolv.conf")
+  if f then
+    for line in f:lines() do
+      local words = line:match("^%s*options%s(.*)")
+      if words then parse(words) end
+    end
+    f:close()
+  end
+  parse(os.getenv("RES_OPTIONS") or "")
+  return timeout, attempts
+end
+
 -- The resolver made from the system's files, one per process: a forked
 -- worker makes its own.
 local system, system_pid
@@ -131,7 +156,7 @@ local system, system_pid
 local function default()
   local pid = core.getpid()
   if not system or system_pid ~= pid then
-    local ud, err, code = core.resolver()
+    local ud, err, code = core.resolver(nil, system_options())
     if not ud then return nil, err, code end
     system, system_pid = setmetatable({ ud = ud }, Resolver), pid
   end
@@ -254,6 +279,10 @@ function resolver.new(opts)
   end
   if hosts ~= nil and hosts ~= false and type(hosts) ~= "string" then
     bad("hosts must be a path or false")
+  end
+  if timeout == nil or attempts == nil then
+    local t, a = system_options()
+    timeout, attempts = timeout or t, attempts or a
   end
   local ud, err, code = core.resolver(servers, timeout, attempts, hosts ~= nil)
   if not ud then return nil, err, code end
