@@ -106,6 +106,7 @@ for _, backend in ipairs(helpers.backends()) do
       local r = dns.resolver(server, { timeout = 3 })
       hotline.spawn(function() assert(r:getaddrinfo("quick.test", 80)) end)
       assert(hotline.run())        -- the loop's poller exists now
+      helpers.collect()
       local fds = helpers.count_fds()
       local result
       hotline.spawn(function()

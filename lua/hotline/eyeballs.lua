@@ -13,7 +13,7 @@
 local core = require "hotline.core"
 local loop = require "hotline.loop"
 
-local now, await_any = core.monotime, loop.await_any
+local now, await, await_any = core.monotime, loop.await, loop.await_any
 
 local eyeballs = {}
 
@@ -82,9 +82,14 @@ function eyeballs.connect(addrs, deadline, delay)
     else
       local wake = addrs[nexti] and next_at or nil
       if deadline and (not wake or deadline < wake) then wake = deadline end
-      for i = 1, #pending do list[2 * i - 1], list[2 * i] = pending[i], "wantwrite" end
-      for i = #list, 2 * #pending + 1, -1 do list[i] = nil end
-      local i = await_any(list, wake)
+      local i
+      if pending[2] then
+        for k = 1, #pending do list[2 * k - 1], list[2 * k] = pending[k], "wantwrite" end
+        for k = #list, 2 * #pending + 1, -1 do list[k] = nil end
+        i = await_any(list, wake)
+      elseif await(pending[1], "wantwrite", wake) then   -- one: no poller needed
+        i = 1
+      end
       if i then
         local k = (i + 1) / 2
         local sock, addr = pending[k], targets[k]

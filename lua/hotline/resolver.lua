@@ -14,7 +14,7 @@
 local core = require "hotline.core"
 local loop = require "hotline.loop"
 
-local now, await_any, release = core.monotime, loop.await_any, loop.release
+local now, await, await_any, release = core.monotime, loop.await, loop.await_any, loop.release
 local type, select, error, tostring = type, select, error, tostring
 local getaddrinfo, getnameinfo = core.lookup, core.reverse
 
@@ -47,8 +47,10 @@ local function finish(q, deadline)
     local wake = seconds and now() + seconds
     if deadline and (not wake or deadline < wake) then wake = deadline end
     local i
-    if n > 0 then
+    if n > 2 then
       i = await_any(list, wake)
+    elseif n == 2 then   -- one descriptor (the usual case): no poller needed
+      i = await(list[1], list[2], wake) and 1
     else   -- nothing to read or write, only a timer (rare)
       loop.sleep(wake and wake - now() or 0.01)
     end
@@ -231,7 +233,7 @@ function Resolver:getnameinfo(host)
   return resolver.reverse(self, host, nil)
 end
 
-function Resolver:__tostring()
+function Resolver.__tostring()
   return "hotline.resolver"
 end
 

@@ -48,7 +48,8 @@ function dns.start(rules, opts)
   local quoted = {}
   for i, rule in ipairs(rules) do quoted[i] = "'" .. rule .. "'" end
   local server = setmetatable({ out = os.tmpname(), log = os.tmpname() }, Server)
-  server.pid = helpers.start(string.format("exec python3 spec/tools/dnsserver.py --host %s --port %d %s",
+  server.pid = helpers.start(string.format(
+    "exec python3 spec/tools/dnsserver.py --host %s --port %d %s",
     opts.host or "127.0.0.1", opts.port or 0, table.concat(quoted, " ")),
     { stdout = server.out, stderr = server.log })
   server.port = tonumber(helpers.eventually(function()
