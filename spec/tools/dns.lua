@@ -36,6 +36,30 @@ function Server:count(name, qtype)
   return n
 end
 
+-- How many sockets of this network namespace are connected to port, from
+-- /proc/net/<file> for each of files ("udp", "tcp6"...), in state (hex, as
+-- "02" for SYN_SENT) if given. Unlike a count of this process's
+-- descriptors, no garbage of another spec waiting for the collector
+-- changes it.
+function dns.sockets_to(port, files, state)
+  local n = 0
+  for _, file in ipairs(files) do
+    for line in (helpers.slurp("/proc/net/" .. file) or ""):gmatch("[^\n]+") do
+      local remote, st = line:match("^%s*%d+:%s+%S+%s+(%S+)%s+(%x%x)")
+      if remote and tonumber(remote:match(":(%x+)$"), 16) == port
+          and (state == nil or st == state) then
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+
+-- How many sockets still talk to the server (a lookup's, not closed).
+function Server:clients()
+  return dns.sockets_to(self.port, { "udp", "udp6" })
+end
+
 -- The reverse-lookup name of an IPv4 address (PTR rules).
 function dns.arpa(ipv4)
   local a, b, c, d = ipv4:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
