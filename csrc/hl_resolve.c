@@ -379,21 +379,22 @@ static int query_wants(lua_State *L) {
   hl_query *q = check_query(L, 1);
   ares_socket_t socks[ARES_GETSOCK_MAXNUM];
   struct timeval tv, *tvp = NULL;
-  int bits = 0, i, n = 0, old;
+  unsigned bits = 0;   /* (c-ares' macros shift a signed 1 into the sign bit) */
+  int i, n = 0, old;
   luaL_checktype(L, 2, LUA_TTABLE);
   old = (int)hl_rawlen(L, 2);
   if (q->ch != NULL && !q->done) {
-    bits = ares_getsock(q->ch, socks, ARES_GETSOCK_MAXNUM);
+    bits = (unsigned)ares_getsock(q->ch, socks, ARES_GETSOCK_MAXNUM);
     tvp = ares_timeout(q->ch, NULL, &tv);
   }
   for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-    if (ARES_GETSOCK_READABLE(bits, i)) {
+    if (bits & (1u << i)) {
       lua_pushinteger(L, socks[i]);
       lua_rawseti(L, 2, ++n);
       lua_pushliteral(L, HL_WANTREAD);
       lua_rawseti(L, 2, ++n);
     }
-    if (ARES_GETSOCK_WRITABLE(bits, i)) {
+    if (bits & (1u << (i + ARES_GETSOCK_MAXNUM))) {
       lua_pushinteger(L, socks[i]);
       lua_rawseti(L, 2, ++n);
       lua_pushliteral(L, HL_WANTWRITE);

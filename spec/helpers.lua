@@ -74,12 +74,17 @@ function helpers.has_ipv6()
   return ok == true
 end
 
--- How many descriptors this process has open (Linux: /proc).
+-- How many descriptors this process has open (Linux: /proc). The list
+-- goes through a file: with io.popen, the write end of its pipe would be
+-- counted or not, as the race with the listing went.
 function helpers.count_fds()
-  local dir = "/proc/" .. core.getpid() .. "/fd"
-  local p = io.popen("ls " .. dir .. " 2>/dev/null | wc -l")
-  local n = tonumber(p:read("*a"))
-  p:close()
+  local out = os.tmpname()
+  os.execute("ls /proc/" .. core.getpid() .. "/fd >" .. out .. " 2>/dev/null")
+  local f = io.open(out)
+  local text = f and f:read("*a") or ""
+  if f then f:close() end
+  os.remove(out)
+  local _, n = text:gsub("[^\n]+", "")
   return n
 end
 
