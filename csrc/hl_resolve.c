@@ -8,7 +8,11 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "hl_addr.h"
 #include "hl_error.h"
@@ -148,6 +152,59 @@ static int lib_resolver(lua_State *L) {
   return 1;
 }
 
+/* c-ares' sockets ------------------------------------------------------ */
+
+/* hotline opens c-ares' sockets itself: non-blocking and close-on-exec in
+ * one call, no SIGPIPE, and a UDP send that would block is tried again
+ * (c-ares 1.18 gives the server up instead, "FIXME: Handle EAGAIN"). */
+static ares_socket_t cares_socket(int af, int type, int protocol, void *ud) {
+  int fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol), on = 1;
+  (void)ud;
+  if (fd >= 0 && type == SOCK_STREAM)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+static int cares_close(ares_socket_t fd, void *ud) {
+  (void)ud;
+  return close(fd);
+}
+
+static int cares_connect(ares_socket_t fd, const struct sockaddr *addr,
+                         ares_socklen_t len, void *ud) {
+  (void)ud;
+  return connect(fd, addr, len);
+}
+
+static ares_ssize_t cares_recvfrom(ares_socket_t fd, void *buf, size_t len,
+                                   int flags, struct sockaddr *from,
+                                   ares_socklen_t *fromlen, void *ud) {
+  ssize_t n;
+  (void)ud;
+  do n = recvfrom(fd, buf, len, flags, from, fromlen);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
+static ares_ssize_t cares_sendv(ares_socket_t fd, const struct iovec *iov,
+                                int iovcnt, void *ud) {
+  struct msghdr msg;
+  ssize_t n;
+  int again = 0;
+  (void)ud;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = (struct iovec *)iov;
+  msg.msg_iovlen = (size_t)iovcnt;
+  do n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && (errno == EINTR ||
+                   ((errno == EAGAIN || errno == EWOULDBLOCK) && ++again < 4)));
+  return n;
+}
+
+static const struct ares_socket_functions cares_functions = {
+  cares_socket, cares_close, cares_connect, cares_recvfrom, cares_sendv
+};
+
 /* Queries -------------------------------------------------------------- */
 
 /* c-ares opens and closes its sockets itself; before it closes one it
@@ -275,6 +332,7 @@ static int push_query(lua_State *L, const hl_ctx *ctx, hl_resolver *r,
   o.sock_state_cb = on_sock_state;
   o.sock_state_cb_data = q;
   rc = ares_init_options(&q->ch, &o, r->optmask);
+  if (rc == ARES_SUCCESS) ares_set_socket_functions(q->ch, &cares_functions, q);
   if (rc == ARES_SUCCESS && r->servers != NULL)
     rc = ares_set_servers_ports(q->ch, r->servers);
   if (rc != ARES_SUCCESS) {

