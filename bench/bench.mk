@@ -51,3 +51,10 @@ bench-deps:
 
 bench-clean:
 	rm -rf bench/bin bench/out
+
+# names: lookups/s (hotline vs luv vs LuaSocket) against a local DNS server
+# and a serve's pingpong100 with lookups outstanding (bench/names.sh; root)
+.PHONY: bench-names
+bench-names: bench-bins
+	@$(MAKE) --no-print-directory LUA=$(BENCH_LUA) build
+	sh bench/names.sh $(BENCH_LUA)

@@ -371,20 +371,24 @@ static int is_numeric(const char *host) {
   return 1;
 }
 
-/* hotline.core.lookup(host, port, hints, resolver) -> list | query |
- * nil, message, code. Arguments as hotline.getaddrinfo's. Numeric hosts
- * and "*" are answered at once, without the network; a name gives a
- * query, not yet started (q:start()). */
+/* hotline.core.lookup(host, port, hints [, resolver]) -> list | query |
+ * false | nil, message, code. Arguments as hotline.getaddrinfo's. Numeric
+ * hosts and "*" are answered at once, without the network; a name gives a
+ * query, not yet started (q:start()), or false without a resolver. */
 static int lib_lookup(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   struct addrinfo hints;
   char service[32];
   const char *host = hl_addr_checkquery(L, 1, &hints, service, sizeof service);
-  hl_resolver *r = check_resolver(L, 4);
+  hl_resolver *r = lua_isnoneornil(L, 4) ? NULL : check_resolver(L, 4);
   hl_query *q;
   int port = 0, rc;
   if (host == NULL || is_numeric(host))
     return hl_addr_pushinfo(L, ctx, host, service, &hints);
+  if (r == NULL) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   if (hints.ai_family == AF_UNIX) return hl_error_pushgai(L, EAI_FAMILY, 0);
   if (host[0] == '\0') return hl_error_pushgai(L, EAI_NONAME, 0);
   if ((rc = service_port(service, hints.ai_socktype, &port)) != 0)

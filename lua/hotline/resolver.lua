@@ -175,12 +175,12 @@ end
 -- resolver.lookup(r, host, port, hints, deadline): getaddrinfo through r
 -- (nil: the system's) within deadline (nil: c-ares' timeouts alone).
 function resolver.lookup(r, host, port, hints, deadline)
-  if r == nil then
-    local err, code
+  local q, err, code = getaddrinfo(host, port, hints, r and r.ud)
+  if q == false then   -- a name: the system's resolver is needed
     r, err, code = default()
     if not r then return nil, err, code end
+    q, err, code = getaddrinfo(host, port, hints, r.ud)
   end
-  local q, err, code = getaddrinfo(host, port, hints, r.ud)
   if type(q) ~= "userdata" then return q, err, code end   -- numeric, or failed
   if r.hosts then
     local list = from_hosts(r, host, port, hints)
