@@ -2,7 +2,8 @@
 -- in a network namespace whose /etc/resolv.conf points at a local DNS
 -- server, so every library below asks that server and nothing else).
 --   lua bench/names.lua lookups hotline|luv|luasocket COUNT CONCURRENCY
---     COUNT lookups of distinct names nK.bench (A and AAAA) -> "rate=<lookups/s>"
+--     COUNT lookups of distinct names nK.bench (A and AAAA)
+--     -> "rate=<lookups/s> ... cpu_us_per_lookup=<client CPU>"
 --   lua bench/names.lua serve OUTSTANDING
 --     a hotline echo serve (for loadgen's pingpong100), with OUTSTANDING
 --     lookups of slow names kept in flight in the same process -> "PORT <n>"
@@ -14,8 +15,11 @@ local function now()
   return require("hotline").now()
 end
 
+local cpu0 = os.clock()   -- the process's CPU time, all its threads
+
 local function report(count, seconds)
-  print(string.format("rate=%.0f lookups=%d seconds=%.3f", count / seconds, count, seconds))
+  print(string.format("rate=%.0f lookups=%d seconds=%.3f cpu_us_per_lookup=%.1f",
+    count / seconds, count, seconds, (os.clock() - cpu0) / count * 1e6))
 end
 
 if mode == "lookups" and a == "hotline" then
