@@ -62,6 +62,16 @@ describe("hotline.resolver", function()
     assert.equal(0, server:count("narrow.test", "AAAA"))
   end)
 
+  it("asks a nameserver on IPv6, with a port", function()
+    if not helpers.has_ipv6() then return pending("no IPv6 on this machine") end
+    local server6 = dns.start({ "v6server.test=a:127.0.0.8" }, { host = "::1" })
+    local r = assert(hotline.resolver({ nameservers = { "[::1]:" .. server6.port }, hosts = false,
+      timeout = 2, attempts = 1 }))
+    local list = r:getaddrinfo("v6server.test", 80, { family = "inet" })
+    server6:stop()
+    assert.same({ { family = "inet", host = "127.0.0.8", port = 80, socktype = "stream" } }, list)
+  end)
+
   it("an unknown name gives EAI_NONAME", function()
     local r = dns.resolver(server)
     local list, err, code = r:getaddrinfo("nx.test", 80)
