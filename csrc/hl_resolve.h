@@ -2,7 +2,7 @@
  * A resolver is a configuration: nameservers, search list, ndots, timeout,
  * attempts and lookup order, read once from /etc/resolv.conf (c-ares reads
  * it, and /etc/hosts on each lookup) or given by the script. Each lookup
- * gets a c-ares channel of its own made from it, so a lookup owns its
+ * gets a c-ares channel of its own made from it (hl_query.c), so it owns its
  * sockets: only the task that asked waits on them, and ending the lookup
  * (q:cancel() or its __gc) closes them. The query never waits: the Lua
  * layer (hotline/resolver.lua) asks which descriptors to wait for and
@@ -19,7 +19,6 @@
 #include "hl_compat.h"
 
 #define HL_RESOLVER_MT "hotline.resolver"
-#define HL_QUERY_MT "hotline.query"
 
 void hl_resolve_open(lua_State *L);
 

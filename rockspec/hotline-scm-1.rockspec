@@ -31,7 +31,7 @@ build = {
             "csrc/hl_option.c", "csrc/hl_poll.c", "csrc/hl_poll_epoll.c",
             "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
             "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
-            "csrc/hl_resolve.c",
+            "csrc/hl_resolve.c", "csrc/hl_query.c",
          },
          incdirs = { "csrc", "$(CARES_INCDIR)" },
          libdirs = { "$(CARES_LIBDIR)" },
