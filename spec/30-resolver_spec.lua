@@ -81,6 +81,18 @@ describe("hotline.resolver", function()
     assert.equal(1, server:count("nx.test", "A"))
   end)
 
+  it("names under .invalid fail at once, unasked (RFC 6761)", function()
+    local r = dns.resolver(server)
+    local before = #server:questions()
+    for _, name in ipairs({ "no-such-host.invalid", "X.INVALID.", "invalid" }) do
+      local list, _, code = r:getaddrinfo(name, 80)
+      assert.is_nil(list)
+      assert.equal("EAI_NONAME", code)
+    end
+    assert.equal(before, #server:questions())
+    assert.equal("127.0.0.2", assert(r:getaddrinfo("a.test", 80))[1].host)
+  end)
+
   it("a silent server gives EAI_AGAIN within timeout x attempts", function()
     local r = dns.resolver(server, { timeout = 0.2, attempts = 2 })
     local t0 = hotline.now()
