@@ -130,6 +130,15 @@ describe("hotline.resolver", function()
     assert.equal("127.0.0.1", list[1].host)
   end)
 
+  it("hosts = false: localhost is still the loopback address, unasked", function()
+    local r = dns.resolver(server)
+    local before = #server:questions()
+    assert.same({ { family = "inet", host = "127.0.0.1", port = 80, socktype = "stream" } },
+      assert(r:getaddrinfo("localhost", 80, { family = "inet" })))
+    assert.equal("::1", assert(r:getaddrinfo("localhost", 80, { family = "inet6" }))[1].host)
+    assert.equal(before, #server:questions())
+  end)
+
   it("hosts = path: that file first, then the nameservers", function()
     local path = os.tmpname()
     local f = assert(io.open(path, "w"))

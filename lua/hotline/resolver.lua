@@ -59,7 +59,7 @@ local function finish(q, deadline)
   end
 end
 
--- Hosts files (resolver{hosts = path}) ---------------------------------
+-- Hosts files (resolver{hosts = path or false}) ------------------------
 
 -- The lines of the hosts file at path, as lists of fields (address,
 -- names...); an unreadable file has none.
@@ -90,7 +90,7 @@ end
 -- nil. localhost is the loopback address even if the file forgets it.
 local function from_hosts(r, host, port, hints)
   local name, list = host:lower(), {}
-  local lines = hosts_lines(r.hosts)
+  local lines = r.hosts and hosts_lines(r.hosts) or {}
   for i = 1, #lines do
     local fields = lines[i]
     for k = 2, #fields do
@@ -116,6 +116,7 @@ local function canonical(r, host)
 end
 
 local function name_from_hosts(r, host)
+  if not r.hosts then return nil end
   local want = canonical(r, host)
   local lines = hosts_lines(r.hosts)
   for i = 1, #lines do
@@ -182,7 +183,7 @@ function resolver.lookup(r, host, port, hints, deadline)
     q, err, code = getaddrinfo(host, port, hints, r.ud)
   end
   if type(q) ~= "userdata" then return q, err, code end   -- numeric, or failed
-  if r.hosts then
+  if r.own_hosts then
     local list = from_hosts(r, host, port, hints)
     if list then
       q:cancel()
@@ -201,7 +202,7 @@ function resolver.reverse(r, host, deadline)
   end
   local q, err, code = getnameinfo(host, r.ud)
   if not q then return nil, err, code end
-  if r.hosts then
+  if r.own_hosts then
     local name = name_from_hosts(r, host)
     if name then
       q:cancel()
@@ -288,7 +289,9 @@ function resolver.new(opts)
   end
   local ud, err, code = core.resolver(servers, timeout, attempts, hosts ~= nil)
   if not ud then return nil, err, code end
-  return setmetatable({ ud = ud, hosts = hosts or nil }, Resolver)
+  -- own_hosts: c-ares reads no hosts file; the file (if any) and the
+  -- loopback answer for localhost come from here
+  return setmetatable({ ud = ud, hosts = hosts or nil, own_hosts = hosts ~= nil }, Resolver)
 end
 
 return resolver
