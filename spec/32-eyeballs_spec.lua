@@ -98,6 +98,35 @@ describe("hotline.connect with Happy Eyeballs", function()
     for _, x in ipairs({ live, dead, held }) do x:close() end
   end)
 
+  it("HOTLINE_TRACE shows the query and each attempt", function()
+    if pending_without_ipv6() then return end
+    local live = assert(hotline.listen("127.0.0.1", 0))
+    local _, port = live:getsockname()
+    local dead, held = dead_ipv6(port)
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write(string.format([[
+      local hotline = require "hotline"
+      local r = assert(hotline.resolver({ nameservers = { %q }, hosts = false }))
+      assert(hotline.connect("he.test", %d, { resolver = r, timeout = 5 })):close()
+    ]], server.address, port))
+    f:close()
+    local saved = helpers.env
+    helpers.env = saved .. " HOTLINE_TRACE=1"
+    local ok, _, _, err = helpers.run_lua(path)
+    helpers.env = saved
+    os.remove(path)
+    assert.is_true(ok, err)
+    assert.matches("%] ares_getaddrinfo%(he%.test, " .. port .. "%) = 2 ", err)
+    local v6 = err:find("connect%(fd=%d+, %[::1%]:" .. port .. "%) = %-1 EINPROGRESS")
+    local v4 = err:find("connect%(fd=%d+, 127%.0%.0%.1:" .. port .. "%)")
+    assert.truthy(v6, err)
+    assert.truthy(v4, err)
+    assert.is_true(v6 < v4)                  -- IPv6 first, then IPv4 beside it
+    assert(live:accept()):close()
+    for _, x in ipairs({ live, dead, held }) do x:close() end
+  end)
+
   it("opts.attempt_delay sets how long the first attempt runs alone", function()
     if pending_without_ipv6() then return end
     local live = assert(hotline.listen("127.0.0.1", 0))
