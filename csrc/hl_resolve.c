@@ -203,6 +203,13 @@ static int lib_reverse(lua_State *L) {
   return 1;
 }
 
+/* hotline.core.sockfamily(s) -> "inet", "inet6" or "unix": which
+ * addresses s:connect(name, port) should look up. */
+static int lib_sockfamily(lua_State *L) {
+  lua_pushstring(L, hl_addr_familyname(hl_socket_checkopen(L, 1)->family));
+  return 1;
+}
+
 static const luaL_Reg resolver_meta[] = {
   {"__gc", resolver__gc},
   {NULL, NULL}
@@ -212,6 +219,7 @@ static const luaL_Reg resolve_funcs[] = {
   {"resolver", lib_resolver},
   {"lookup", lib_lookup},
   {"reverse", lib_reverse},
+  {"sockfamily", lib_sockfamily},
   {NULL, NULL}
 };
 

@@ -51,6 +51,20 @@ local child = [[
   end)
   assert(hotline.run())
   show("connect", found)
+  -- s:connect(name) in a task: the answer takes 0.3 s, the loop goes on
+  local ticks, peer = 0, nil
+  hotline.spawn(function()
+    local s = assert(hotline.socket("inet"))
+    s:settimeout(5)
+    assert(s:connect("slowsrv.test", port))
+    peer = s:getpeername() .. " " .. tostring(ticks >= 10)
+    s:close()
+  end)
+  hotline.spawn(function()
+    for _ = 1, 10 do ticks = ticks + 1; hotline.sleep(0.01) end
+  end)
+  assert(hotline.run())
+  show("method", peer)
   show("reverse", hotline.getnameinfo("127.0.0.9"))
 ]]
 
@@ -70,6 +84,7 @@ describe("the default resolver and /etc/resolv.conf", function()
       quote("a.b.example.test=a:127.0.0.3"),
       quote("a.b=a:127.0.0.4"),
       quote("srv.test=a:127.0.0.1"),
+      quote("slowsrv.test=a:127.0.0.1,delay:0.3"),
       quote("silent.test=silent"),
       quote("9.0.0.127.in-addr.arpa=ptr:nine.test"),
     }, " ")
@@ -99,6 +114,7 @@ describe("the default resolver and /etc/resolv.conf", function()
     assert.equal("127.0.0.4", results.absolute)      -- a trailing dot: as it is
     assert.equal("127.0.0.1", results.localhost)     -- /etc/hosts, no question asked
     assert.equal("127.0.0.1", results.connect)
+    assert.equal("127.0.0.1 true", results.method)   -- s:connect(name) did not block
     assert.equal("nine.test", results.reverse)
     local code, took = results.silent:match("^(%S+) ([%d.]+)$")
     assert.equal("EAI_AGAIN", code)

@@ -212,6 +212,19 @@ function resolver.reverse(r, host, deadline)
   return finish(q, deadline)
 end
 
+-- For s:connect(name, port): the address to dial, of the socket's family,
+-- found without blocking; the socket's timeout bounds the lookup.
+-- -> host, port | nil, msg, code
+function resolver.address_for(sock, host, port)
+  local family = core.sockfamily(sock)
+  if family == "unix" then return host, port end
+  local timeout = sock:gettimeout()
+  local list, err, code = resolver.lookup(nil, host, port, { family = family },
+                                          timeout and now() + timeout)
+  if not list then return nil, err, code end
+  return list[1].host, list[1].port
+end
+
 -- hotline.getaddrinfo(host, port [, hints]) -> list of {family=, host=,
 -- port=, socktype=} | nil, msg, "EAI_*": from /etc/hosts, then the
 -- nameservers of /etc/resolv.conf. In a task only the task waits.

@@ -57,6 +57,13 @@ function methods.accept(sock)
 end
 
 function methods.connect(sock, host, port)
+  if type(host) == "string" and type(port) == "number" and core.type(sock) == "socket"
+      and host:find("%a") and not host:find(":", 1, true) then
+    local err, code   -- a name (not an IPv6 address): looked up without blocking
+    host, err, code = resolver.address_for(sock, host, port)
+    if not host then return failure(err, code) end
+    port = err
+  end
   local ok, err, code = connect(sock, host, port)
   if ok then return ok end
   if err == WANTWRITE then return retry(sock, err, code, connect, host, port) end
