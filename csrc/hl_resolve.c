@@ -203,6 +203,18 @@ static int lib_reverse(lua_State *L) {
   return 1;
 }
 
+/* hotline.core.isname(host) -> whether host (a string) is a name to look
+ * up: not an address written out, not "*", no NUL byte (the socket
+ * methods, which raise on those, keep them). Asks no resolver, traces
+ * nothing. */
+static int lib_isname(lua_State *L) {
+  size_t len;
+  const char *host = luaL_checklstring(L, 1, &len);
+  lua_pushboolean(L, strlen(host) == len && strcmp(host, "*") != 0 &&
+                         !is_numeric(host));
+  return 1;
+}
+
 /* hotline.core.sockfamily(s) -> "inet", "inet6" or "unix": which
  * addresses s:connect(name, port) should look up. */
 static int lib_sockfamily(lua_State *L) {
@@ -220,6 +232,7 @@ static const luaL_Reg resolve_funcs[] = {
   {"lookup", lib_lookup},
   {"reverse", lib_reverse},
   {"sockfamily", lib_sockfamily},
+  {"isname", lib_isname},
   {NULL, NULL}
 };
 

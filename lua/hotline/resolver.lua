@@ -222,6 +222,7 @@ function resolver.address_for(sock, host, port)
   local list, err, code = resolver.lookup(nil, host, port, { family = family },
                                           timeout and now() + timeout)
   if not list then return nil, err, code end
+  if not list[1] then return nil, "no address for " .. host, "EAI_NONAME" end
   return list[1].host, list[1].port
 end
 

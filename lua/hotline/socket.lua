@@ -57,9 +57,12 @@ function methods.accept(sock)
 end
 
 function methods.connect(sock, host, port)
-  if type(host) == "string" and type(port) == "number" and core.type(sock) == "socket"
-      and host:find("%a") and not host:find(":", 1, true) then
-    local err, code   -- a name (not an IPv6 address): looked up without blocking
+  -- any host that is not an address written out is a name, looked up
+  -- without blocking (a guess from its letters let "1-2.test", "[::1]" or
+  -- a port given as a string reach the system's resolver, which blocks)
+  if type(host) == "string" and (type(port) == "number" or type(port) == "string")
+      and core.type(sock) == "socket" and core.isname(host) then
+    local err, code
     host, err, code = resolver.address_for(sock, host, port)
     if not host then return failure(err, code) end
     port = err
