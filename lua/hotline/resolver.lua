@@ -27,10 +27,44 @@ local function release_all(...)
   for i = 1, select("#", ...) do release((select(i, ...))) end
 end
 
+-- A query collected unfinished (its task stopped, or its wait raised where
+-- the wait cannot be guarded, below) has its sockets closed by its C
+-- __gc; the poller must forget their numbers there and then, or a
+-- descriptor opened later with the same number would be taken for one
+-- already watched and never wake its task. Installed once per metatable.
+local function release_on_gc(q)
+  local mt = getmetatable(q)
+  if mt.c_gc then return end
+  local c_gc = mt.__gc
+  mt.c_gc = c_gc
+  mt.__gc = function(query)   -- (an error in a finalizer must not escape)
+    query:cancel()            -- closes; the C __gc then frees
+    pcall(release_all, query:closed())
+    c_gc(query)
+  end
+end
+
+-- Waits as finish() says; -> the index in list that is ready, or nil.
+local function wait(list, n, wake)
+  if n > 2 then return await_any(list, wake) end
+  if n == 2 then   -- one descriptor (the usual case): no poller needed
+    return await(list[1], list[2], wake) and 1
+  end
+  loop.sleep(wake and wake - now() or 0.01)   -- only a timer (rare)
+  return nil
+end
+
+-- A wait that raises (a task cancelled in it) must end the query at once,
+-- closing its sockets and releasing them. pcall can yield on 5.2+ and
+-- LuaJIT; on 5.1 it would turn the task's wait into a blocking one, so
+-- there the query's __gc does it, later.
+local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil
+
 -- Waits for query q's answer until deadline (monotonic seconds; nil: as
 -- long as c-ares' own timeouts allow) -> the answer | nil, "timeout",
 -- "ETIMEDOUT" when the deadline comes first.
 local function finish(q, deadline)
+  release_on_gc(q)
   q:start()
   local list = {}
   while true do
@@ -46,13 +80,16 @@ local function finish(q, deadline)
     local n, seconds = q:wants(list)
     local wake = seconds and now() + seconds
     if deadline and (not wake or deadline < wake) then wake = deadline end
-    local i
-    if n > 2 then
-      i = await_any(list, wake)
-    elseif n == 2 then   -- one descriptor (the usual case): no poller needed
-      i = await(list[1], list[2], wake) and 1
-    else   -- nothing to read or write, only a timer (rare)
-      loop.sleep(wake and wake - now() or 0.01)
+    local ok, i = true, nil
+    if guarded then
+      ok, i = pcall(wait, list, n, wake)
+    else
+      i = wait(list, n, wake)
+    end
+    if not ok then
+      q:cancel()
+      release_all(q:closed())
+      error(i, 0)
     end
     if i then q:process(list[i], list[i + 1]) else q:process() end
     release_all(q:closed())
