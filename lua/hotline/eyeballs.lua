@@ -40,6 +40,21 @@ local function close_all(socks)
   for i = 1, #socks do socks[i]:close() end
 end
 
+-- A wait that raises (a task cancelled in it) must not leave attempts
+-- open: they are closed and the error goes on. pcall can yield on 5.2+
+-- and LuaJIT; on 5.1 it would make a task's wait block, so there only a
+-- wait outside tasks is guarded (in a task the sockets' __gc closes them).
+local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil
+
+local function wait(pending, list, wake)
+  if pending[2] then
+    for k = 1, #pending do list[2 * k - 1], list[2 * k] = pending[k], "wantwrite" end
+    for k = #list, 2 * #pending + 1, -1 do list[k] = nil end
+    return await_any(list, wake)
+  end
+  return await(pending[1], "wantwrite", wake) and 1   -- one: no poller needed
+end
+
 local function won(sock, pending)
   close_all(pending)
   sock:settimeout(nil)
@@ -82,13 +97,15 @@ function eyeballs.connect(addrs, deadline, delay)
     else
       local wake = addrs[nexti] and next_at or nil
       if deadline and (not wake or deadline < wake) then wake = deadline end
-      local i
-      if pending[2] then
-        for k = 1, #pending do list[2 * k - 1], list[2 * k] = pending[k], "wantwrite" end
-        for k = #list, 2 * #pending + 1, -1 do list[k] = nil end
-        i = await_any(list, wake)
-      elseif await(pending[1], "wantwrite", wake) then   -- one: no poller needed
-        i = 1
+      local ok, i = true, nil
+      if guarded or not loop.running() then
+        ok, i = pcall(wait, pending, list, wake)
+      else
+        i = wait(pending, list, wake)
+      end
+      if not ok then
+        close_all(pending)
+        error(i, 0)
       end
       if i then
         local k = (i + 1) / 2

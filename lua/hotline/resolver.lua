@@ -56,8 +56,9 @@ end
 
 -- A wait that raises (a task cancelled in it) must end the query at once,
 -- closing its sockets and releasing them. pcall can yield on 5.2+ and
--- LuaJIT; on 5.1 it would turn the task's wait into a blocking one, so
--- there the query's __gc does it, later.
+-- LuaJIT; on 5.1 it would turn a task's wait into a blocking one, so
+-- there only a wait outside tasks is guarded, and the query's __gc does
+-- it for a task's, later.
 local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil
 
 -- Waits for query q's answer until deadline (monotonic seconds; nil: as
@@ -81,7 +82,7 @@ local function finish(q, deadline)
     local wake = seconds and now() + seconds
     if deadline and (not wake or deadline < wake) then wake = deadline end
     local ok, i = true, nil
-    if guarded then
+    if guarded or not loop.running() then
       ok, i = pcall(wait, list, n, wake)
     else
       i = wait(list, n, wake)
