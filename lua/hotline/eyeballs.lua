@@ -97,13 +97,13 @@ function eyeballs.connect(addrs, deadline, delay)
     else
       local wake = addrs[nexti] and next_at or nil
       if deadline and (not wake or deadline < wake) then wake = deadline end
-      local ok, i = true, nil
+      local waited, i = true
       if guarded or not loop.running() then
-        ok, i = pcall(wait, pending, list, wake)
+        waited, i = pcall(wait, pending, list, wake)
       else
         i = wait(pending, list, wake)
       end
-      if not ok then
+      if not waited then
         close_all(pending)
         error(i, 0)
       end

@@ -81,7 +81,7 @@ local function finish(q, deadline)
     local n, seconds = q:wants(list)
     local wake = seconds and now() + seconds
     if deadline and (not wake or deadline < wake) then wake = deadline end
-    local ok, i = true, nil
+    local ok, i = true
     if guarded or not loop.running() then
       ok, i = pcall(wait, list, n, wake)
     else
