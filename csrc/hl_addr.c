@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include "hl_addr.h"
@@ -82,6 +83,13 @@ static int parse_numeric(const char *host, int family, int passive,
   return any || inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1;
 }
 
+int hl_addr_isinvalid(const char *host) {
+  size_t len = strlen(host);
+  if (len > 0 && host[len - 1] == '.') len--;          /* absolute */
+  if (len < 7 || strncasecmp(host + len - 7, "invalid", 7) != 0) return 0;
+  return len == 7 || host[len - 8] == '.';
+}
+
 static int resolve(lua_State *L, const hl_ctx *ctx, const char *host,
                    int family, int socktype, unsigned short port,
                    hl_sockaddr *addr) {
@@ -96,6 +104,7 @@ static int resolve(lua_State *L, const hl_ctx *ctx, const char *host,
   if (family == AF_INET6) hints.ai_flags |= AI_V4MAPPED;
 #endif
   snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (hl_addr_isinvalid(host)) return hl_error_pushgai(L, EAI_NONAME, 0);
   t0 = hl_trace_start(ctx);
   rc = getaddrinfo(host, service, &hints, &res);
   err = errno;

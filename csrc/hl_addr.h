@@ -48,6 +48,11 @@ int hl_addr_pushinfo(lua_State *L, const hl_ctx *ctx, const char *host,
 void hl_addr_pushentry(lua_State *L, const struct sockaddr *sa, socklen_t len,
                        int socktype);
 
+/* Whether host is in the "invalid" domain, which RFC 6761 (6.4) keeps out
+ * of every nameserver: the answer is no such name, at once, unasked (by
+ * the system's resolver too, which does not know it). */
+int hl_addr_isinvalid(const char *host);
+
 int hl_addr_checkfamily(lua_State *L, int arg, const char *def);
 const char *hl_addr_familyname(int family);
 

@@ -138,15 +138,6 @@ static int is_numeric(const char *host) {
   return 1;
 }
 
-/* Whether host is in the "invalid" domain, which RFC 6761 (6.4) keeps out
- * of every nameserver: the answer is no such name, at once. */
-static int is_invalid(const char *host) {
-  size_t len = strlen(host);
-  if (len > 0 && host[len - 1] == '.') len--;          /* absolute */
-  if (len < 7 || strncasecmp(host + len - 7, "invalid", 7) != 0) return 0;
-  return len == 7 || host[len - 8] == '.';
-}
-
 /* hotline.core.lookup(host, port, hints [, resolver]) -> list | query |
  * false | nil, message, code. Arguments as hotline.getaddrinfo's. Numeric
  * hosts and "*" are answered at once, without the network; a name gives a
@@ -166,7 +157,7 @@ static int lib_lookup(lua_State *L) {
     return 1;
   }
   if (hints.ai_family == AF_UNIX) return hl_error_pushgai(L, EAI_FAMILY, 0);
-  if (host[0] == '\0' || is_invalid(host))
+  if (host[0] == '\0' || hl_addr_isinvalid(host))
     return hl_error_pushgai(L, EAI_NONAME, 0);
   if ((rc = service_port(service, hints.ai_socktype, &port)) != 0)
     return hl_error_pushgai(L, rc, 0);
