@@ -9,7 +9,8 @@
 -- timeout or the caller's deadline, whichever is first, and lets c-ares
 -- handle what is ready. Every descriptor c-ares closes leaves the loop's
 -- poller first (loop.release), and a query that is dropped unfinished
--- (its task stopped) is cancelled by its __gc, which closes its sockets.
+-- (its task stopped) is cancelled by its __gc, which closes its sockets
+-- and releases them; a wait that raises ends the query at once.
 
 local core = require "hotline.core"
 local loop = require "hotline.loop"
