@@ -138,6 +138,21 @@ static int is_numeric(const char *host) {
   return 1;
 }
 
+/* Whether every byte of host may appear in a host name (letters, digits,
+ * '-', '_', '.', and '*' and '/' as newer c-ares allows them). c-ares 1.18
+ * puts anything in a question: "[::1]" or "a b" would cost a round trip
+ * to the nameservers (the machine's, by default) for a name that cannot
+ * exist. */
+static int is_hostname(const char *host) {
+  const unsigned char *p;
+  for (p = (const unsigned char *)host; *p != '\0'; p++) {
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || strchr("-_.*/", *p) != NULL))
+      return 0;
+  }
+  return 1;
+}
+
 /* hotline.core.lookup(host, port, hints [, resolver]) -> list | query |
  * false | nil, message, code. Arguments as hotline.getaddrinfo's. Numeric
  * hosts and "*" are answered at once, without the network; a name gives a
@@ -157,7 +172,7 @@ static int lib_lookup(lua_State *L) {
     return 1;
   }
   if (hints.ai_family == AF_UNIX) return hl_error_pushgai(L, EAI_FAMILY, 0);
-  if (host[0] == '\0' || hl_addr_isinvalid(host))
+  if (host[0] == '\0' || hl_addr_isinvalid(host) || !is_hostname(host))
     return hl_error_pushgai(L, EAI_NONAME, 0);
   if ((rc = service_port(service, hints.ai_socktype, &port)) != 0)
     return hl_error_pushgai(L, rc, 0);
