@@ -3,7 +3,6 @@
 -- delegated (RFC 6761): a spec's s:bind("no-such-host.invalid", 0) asked
 -- the machine's nameservers. Those names now fail at once, unasked, there
 -- too, as they do in hotline.getaddrinfo.
-local hotline = require "hotline"
 local helpers = require "spec.helpers"
 
 describe("a name under .invalid given to s:bind or s:sendto", function()
