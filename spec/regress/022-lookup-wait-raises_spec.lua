@@ -37,49 +37,51 @@ end
 
 local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil
 
-describe("a lookup whose wait raises", function()
-  local server, fresh
-  lazy_setup(function()
-    server = dns.start({ "quick.test=a:127.0.0.3", "silent.test=silent" })
-    fresh = fresh_resolver()
-  end)
-  lazy_teardown(function() server:stop() end)
-  before_each(function()
-    loop.reset()
-    helpers.collect()   -- (what an earlier case left must not shift descriptor numbers)
-  end)
-  after_each(function() loop.reset() end)
-
-  local function raising_lookup(name)
-    local r = fresh.new({ nameservers = { server.address }, hosts = false,
-                          timeout = 0.5, attempts = 1 })
-    local message
-    armed = true
-    loop.spawn_with_exit(function(_, ok, err)
-      assert.is_false(ok)
-      message = err
-    end, nil, function()
-      r:getaddrinfo(name, 80, { family = "inet" })
+for _, backend in ipairs(helpers.backends()) do
+  describe("a lookup whose wait raises (" .. backend .. ")", function()
+    local server, fresh
+    lazy_setup(function()
+      server = dns.start({ "quick.test=a:127.0.0.3", "silent.test=silent" })
+      fresh = fresh_resolver()
     end)
-    assert(hotline.run())
-    assert.matches("cancelled", message)
-  end
+    lazy_teardown(function() server:stop() end)
+    before_each(function()
+      loop.reset(backend)
+      helpers.collect()   -- (what an earlier case left must not shift descriptor numbers)
+    end)
+    after_each(function() loop.reset() end)
 
-  it("closes its socket at once", function()
-    if not guarded then return pending("Lua 5.1: pcall cannot yield; the __gc closes it") end
-    raising_lookup("silent.test")
-    assert.equal(0, server:clients())
-  end)
+    local function raising_lookup(name)
+      local r = fresh.new({ nameservers = { server.address }, hosts = false,
+                            timeout = 0.5, attempts = 1 })
+      local message
+      armed = true
+      loop.spawn_with_exit(function(_, ok, err)
+        assert.is_false(ok)
+        message = err
+      end, nil, function()
+        r:getaddrinfo(name, 80, { family = "inet" })
+      end)
+      assert(hotline.run())
+      assert.matches("cancelled", message)
+    end
 
-  it("leaves nothing in the poller: the next lookup's socket is watched", function()
-    raising_lookup("quick.test")
-    helpers.collect()
-    assert.equal(0, server:clients())
-    local r = dns.resolver(server, { timeout = 0.5 })
-    local list, err
-    hotline.spawn(function() list, err = r:getaddrinfo("quick.test", 80, { family = "inet" }) end)
-    assert(hotline.run())
-    assert.is_table(list, err)
-    assert.equal("127.0.0.3", list[1].host)
+    it("closes its socket at once", function()
+      if not guarded then return pending("Lua 5.1: pcall cannot yield; the __gc closes it") end
+      raising_lookup("silent.test")
+      assert.equal(0, server:clients())
+    end)
+
+    it("leaves nothing in the poller: the next lookup's socket is watched", function()
+      raising_lookup("quick.test")
+      helpers.collect()
+      assert.equal(0, server:clients())
+      local r = dns.resolver(server, { timeout = 0.5 })
+      local list, err
+      hotline.spawn(function() list, err = r:getaddrinfo("quick.test", 80, { family = "inet" }) end)
+      assert(hotline.run())
+      assert.is_table(list, err)
+      assert.equal("127.0.0.3", list[1].host)
+    end)
   end)
-end)
+end
