@@ -252,17 +252,22 @@ function resolver.reverse(r, host, deadline)
 end
 
 -- For s:connect(name, port): the address to dial, of the socket's family,
--- found without blocking; the socket's timeout bounds the lookup.
+-- found without blocking; the socket's timeout bounds the lookup. An inet6
+-- socket also reaches a name with only IPv4 addresses, through the mapped
+-- address, as the system's resolver answers it (AI_V4MAPPED).
 -- -> host, port | nil, msg, code
 function resolver.address_for(sock, host, port)
   local family = core.sockfamily(sock)
   if family == "unix" then return host, port end
   local timeout = sock:gettimeout()
-  local list, err, code = resolver.lookup(nil, host, port, { family = family },
-                                          timeout and now() + timeout)
+  local list, err, code = resolver.lookup(nil, host, port,
+    { family = family ~= "inet6" and family or nil }, timeout and now() + timeout)
   if not list then return nil, err, code end
-  if not list[1] then return nil, "no address for " .. host, "EAI_NONAME" end
-  return list[1].host, list[1].port
+  for i = 1, #list do
+    if list[i].family == family then return list[i].host, list[i].port end
+  end
+  if family == "inet6" and list[1] then return "::ffff:" .. list[1].host, list[1].port end
+  return nil, "no address for " .. host, "EAI_NONAME"
 end
 
 -- hotline.getaddrinfo(host, port [, hints]) -> list of {family=, host=,
