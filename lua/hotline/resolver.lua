@@ -252,7 +252,9 @@ function resolver.reverse(r, host, deadline)
 end
 
 -- For s:connect(name, port): the address to dial, of the socket's family,
--- found without blocking; the socket's timeout bounds the lookup. An inet6
+-- found without blocking; the socket's timeout bounds the lookup, except
+-- a timeout of 0: that one is for the connect (a lookup cut short would
+-- answer "timeout" on every call, and the socket never connect). An inet6
 -- socket also reaches a name with only IPv4 addresses, through the mapped
 -- address, as the system's resolver answers it (AI_V4MAPPED).
 -- -> host, port | nil, msg, code
@@ -260,6 +262,7 @@ function resolver.address_for(sock, host, port)
   local family = core.sockfamily(sock)
   if family == "unix" then return host, port end
   local timeout = sock:gettimeout()
+  if timeout == 0 then timeout = nil end
   local list, err, code = resolver.lookup(nil, host, port,
     { family = family ~= "inet6" and family or nil }, timeout and now() + timeout)
   if not list then return nil, err, code end
