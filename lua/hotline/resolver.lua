@@ -68,6 +68,7 @@ local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil
 local function finish(q, deadline)
   release_on_gc(q)
   q:start()
+  release_all(q:closed())   -- (a send that failed there closed its socket)
   local list = {}
   while true do
     local done, a, b, c = q:result()
