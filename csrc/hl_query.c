@@ -218,6 +218,10 @@ static void cancel(hl_query *q) {
   q->ch = NULL;
 }
 
+/* q:__gc(): cancels the lookup (ares_destroy calls back with
+ * ARES_EDESTRUCTION while q is still valid, and closes the sockets; the
+ * Lua side wraps this to release them) and frees the answer. Returns
+ * nothing; safe to call twice. */
 static int query__gc(lua_State *L) {
   hl_query *q = check_query(L, 1);
   cancel(q);

@@ -35,6 +35,8 @@ static hl_resolver *check_resolver(lua_State *L, int idx) {
 
 /* Resolvers ------------------------------------------------------------ */
 
+/* r:__gc(): frees the saved options; queries made from them hold copies.
+ * Returns nothing; safe to call twice. */
 static int resolver__gc(lua_State *L) {
   hl_resolver *r = check_resolver(L, 1);
   if (r->optmask) ares_destroy_options(&r->opts);
