@@ -64,3 +64,10 @@ bench-tasks: bench/bin/c_chat bench-build-hotline
 	@for l in lua5.4 luajit; do $$l bench/tasks.lua 200000; done
 	@for l in lua5.4 luajit; do $$l bench/chat_fanout.lua hotline 1000 200; done
 	@lua5.4 bench/chat_fanout.lua "bench/bin/c_chat 0" 1000 200
+
+# names: lookups/s (hotline vs luv vs LuaSocket) against a local DNS server
+# and a serve's pingpong100 with lookups outstanding (bench/names.sh; root)
+.PHONY: bench-names
+bench-names: bench-bins
+	@$(MAKE) --no-print-directory LUA=$(BENCH_LUA) build
+	sh bench/names.sh $(BENCH_LUA)

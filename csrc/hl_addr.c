@@ -7,11 +7,13 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include "hl_addr.h"
 #include "hl_error.h"
 
+static const char *const socktype_names[] = {"stream", "dgram", NULL};
 static const char *const family_names[] = {"inet", "inet6", "unix", NULL};
 static const int family_codes[] = {AF_INET, AF_INET6, AF_UNIX};
 
@@ -81,6 +83,13 @@ static int parse_numeric(const char *host, int family, int passive,
   return any || inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1;
 }
 
+int hl_addr_isinvalid(const char *host) {
+  size_t len = strlen(host);
+  if (len > 0 && host[len - 1] == '.') len--;          /* absolute */
+  if (len < 7 || strncasecmp(host + len - 7, "invalid", 7) != 0) return 0;
+  return len == 7 || host[len - 8] == '.';
+}
+
 static int resolve(lua_State *L, const hl_ctx *ctx, const char *host,
                    int family, int socktype, unsigned short port,
                    hl_sockaddr *addr) {
@@ -95,6 +104,7 @@ static int resolve(lua_State *L, const hl_ctx *ctx, const char *host,
   if (family == AF_INET6) hints.ai_flags |= AI_V4MAPPED;
 #endif
   snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (hl_addr_isinvalid(host)) return hl_error_pushgai(L, EAI_NONAME, 0);
   t0 = hl_trace_start(ctx);
   rc = getaddrinfo(host, service, &hints, &res);
   err = errno;
@@ -182,62 +192,75 @@ void hl_addr_format(char *buf, size_t size, const struct sockaddr *sa,
   }
 }
 
-static const char *const socktype_names[] = {"stream", "dgram", NULL};
-
-/* hotline.getaddrinfo(host, port [, hints]) -> list of
- * {family=, host=, port=, socktype=}, or nil, message, "EAI_*".
- * host "*" (or nil) asks for the wildcard address, for bind. hints is a
- * table with family ("inet", "inet6"; both by default) and socktype
- * ("stream", the default, or "dgram"). */
-static int lib_getaddrinfo(lua_State *L) {
-  const hl_ctx *ctx = hl_ctx_get(L);
-  const char *host = lua_isnoneornil(L, 1) ? "*" : check_host(L, 1);
-  struct addrinfo hints, *res = NULL, *ai;
-  char service[32];
-  double t0;
-  int rc, err, i = 0;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  if (lua_isnumber(L, 2))
-    snprintf(service, sizeof service, "%u", (unsigned)check_port(L, 2));
+const char *hl_addr_checkquery(lua_State *L, int arg, struct addrinfo *hints,
+                               char *service, size_t size) {
+  const char *host = lua_isnoneornil(L, arg) ? "*" : check_host(L, arg);
+  memset(hints, 0, sizeof *hints);
+  hints->ai_family = AF_UNSPEC;
+  hints->ai_socktype = SOCK_STREAM;
+  if (lua_isnumber(L, arg + 1))
+    snprintf(service, size, "%u", (unsigned)check_port(L, arg + 1));
   else
-    snprintf(service, sizeof service, "%s", luaL_checkstring(L, 2));
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_getfield(L, 3, "family");
-    if (!lua_isnil(L, -1)) hints.ai_family = hl_addr_checkfamily(L, -1, NULL);
-    lua_getfield(L, 3, "socktype");
+    snprintf(service, size, "%s", luaL_checkstring(L, arg + 1));
+  if (!lua_isnoneornil(L, arg + 2)) {
+    luaL_checktype(L, arg + 2, LUA_TTABLE);
+    lua_getfield(L, arg + 2, "family");
+    if (!lua_isnil(L, -1)) hints->ai_family = hl_addr_checkfamily(L, -1, NULL);
+    lua_getfield(L, arg + 2, "socktype");
     if (!lua_isnil(L, -1))
-      hints.ai_socktype = hl_checkoption(L, -1, NULL, socktype_names) == 0
-                              ? SOCK_STREAM : SOCK_DGRAM;
+      hints->ai_socktype = hl_checkoption(L, -1, NULL, socktype_names) == 0
+                               ? SOCK_STREAM : SOCK_DGRAM;
     lua_pop(L, 2);
   }
   if (strcmp(host, "*") == 0) {
-    host = NULL;
-    hints.ai_flags |= AI_PASSIVE;
+    hints->ai_flags |= AI_PASSIVE;
+    return NULL;
   }
-  t0 = hl_trace_start(ctx);
-  rc = getaddrinfo(host, service, &hints, &res);
-  err = errno;
+  return host;
+}
+
+void hl_addr_pushentry(lua_State *L, const struct sockaddr *sa, socklen_t len,
+                       int socktype) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, hl_addr_familyname(sa->sa_family));
+  lua_setfield(L, -2, "family");
+  lua_pushstring(L, socktype == SOCK_DGRAM ? "dgram" : "stream");
+  lua_setfield(L, -2, "socktype");
+  hl_addr_push(L, sa, len);
+  lua_setfield(L, -3, "port");
+  lua_setfield(L, -2, "host");
+}
+
+int hl_addr_pushinfo(lua_State *L, const hl_ctx *ctx, const char *host,
+                     const char *service, const struct addrinfo *hints) {
+  struct addrinfo *res = NULL, *ai;
+  double t0 = hl_trace_start(ctx);
+  int rc = getaddrinfo(host, service, hints, &res), err = errno, i = 0;
   if (t0) hl_trace_end(t0, "getaddrinfo", -1, rc == 0 ? 1 : -1, "EAI",
                        "%s, %s", host ? host : "*", service);
   if (rc != 0) return hl_error_pushgai(L, rc, err);
   lua_newtable(L);
   for (ai = res; ai != NULL; ai = ai->ai_next) {
     if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-    lua_createtable(L, 0, 4);
-    lua_pushstring(L, hl_addr_familyname(ai->ai_family));
-    lua_setfield(L, -2, "family");
-    lua_pushstring(L, ai->ai_socktype == SOCK_DGRAM ? "dgram" : "stream");
-    lua_setfield(L, -2, "socktype");
-    hl_addr_push(L, ai->ai_addr, ai->ai_addrlen);
-    lua_setfield(L, -3, "port");
-    lua_setfield(L, -2, "host");
+    hl_addr_pushentry(L, ai->ai_addr, ai->ai_addrlen, ai->ai_socktype);
     lua_rawseti(L, -2, ++i);
   }
   freeaddrinfo(res);
   return 1;
+}
+
+/* hotline.core.getaddrinfo(host, port [, hints]) -> list of
+ * {family=, host=, port=, socktype=}, or nil, message, "EAI_*".
+ * host "*" (or nil) asks for the wildcard address, for bind. hints is a
+ * table with family ("inet", "inet6"; both by default) and socktype
+ * ("stream", the default, or "dgram"). This is the system's resolver,
+ * which blocks: the Lua layer sends names to hl_resolve.c's instead and
+ * keeps this one for numeric hosts. */
+static int lib_getaddrinfo(lua_State *L) {
+  struct addrinfo hints;
+  char service[32];
+  const char *host = hl_addr_checkquery(L, 1, &hints, service, sizeof service);
+  return hl_addr_pushinfo(L, hl_ctx_get(L), host, service, &hints);
 }
 
 static const luaL_Reg addr_funcs[] = {

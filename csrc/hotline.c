@@ -9,6 +9,7 @@
 #include "hl_io.h"
 #include "hl_poll.h"
 #include "hl_process.h"
+#include "hl_resolve.h"
 #include "hl_socket.h"
 #include "hl_wait.h"
 
@@ -48,6 +49,7 @@ HL_EXPORT int luaopen_hotline_core(lua_State *L) {
   hl_poll_open(L);
   hl_wait_open(L);
   hl_process_open(L);
+  hl_resolve_open(L);
   lua_pop(L, 1);
   return 1;
 }

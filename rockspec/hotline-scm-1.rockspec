@@ -19,6 +19,9 @@ hotline.serve runs every accepted connection in its own task.
 dependencies = {
    "lua >= 5.1",
 }
+external_dependencies = {
+   CARES = { header = "ares.h", library = "cares" },   -- names without blocking
+}
 build = {
    type = "builtin",
    modules = {
@@ -28,8 +31,11 @@ build = {
             "csrc/hl_option.c", "csrc/hl_poll.c", "csrc/hl_poll_epoll.c",
             "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
             "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
+            "csrc/hl_resolve.c", "csrc/hl_query.c",
          },
-         incdirs = { "csrc" },
+         incdirs = { "csrc", "$(CARES_INCDIR)" },
+         libdirs = { "$(CARES_LIBDIR)" },
+         libraries = { "cares" },
          defines = { "_GNU_SOURCE" },
       },
       ["hotline"] = "lua/hotline/init.lua",
@@ -43,6 +49,8 @@ build = {
       ["hotline.socket"] = "lua/hotline/socket.lua",
       ["hotline.server"] = "lua/hotline/server.lua",
       ["hotline.workers"] = "lua/hotline/workers.lua",
+      ["hotline.resolver"] = "lua/hotline/resolver.lua",
+      ["hotline.eyeballs"] = "lua/hotline/eyeballs.lua",
       ["hotline.demo.government"] = "lua/hotline/demo/government.lua",
       ["hotline.demo.entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
       ["hotline.demo.narrator"] = "lua/hotline/demo/narrator.lua",

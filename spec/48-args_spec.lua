@@ -13,6 +13,7 @@ local core = require "hotline.core"
 local loop = require "hotline.loop"
 local helpers = require "spec.helpers"
 local faults = require "spec.tools.faults"
+local dns = require "spec.tools.dns"
 
 local unpack = table.unpack or unpack -- luacheck: compat
 local WAIT = 0.05
@@ -208,8 +209,8 @@ describe("every public function with wrong arguments", function()
       function(pos, v) return pos == 1 and leaves_loopback(v) end)
     -- the options tables, field by field
     for _, case in ipairs({
-      { "listen", { "127.0.0.1", 0 }, { "backlog", "reuseport", "family" } },
-      { "connect", { "127.0.0.1", port }, { "timeout", "family" } },
+      { "listen", { "127.0.0.1", 0 }, { "backlog", "reuseport", "family", "resolver" } },
+      { "connect", { "127.0.0.1", port }, { "timeout", "family", "resolver", "attempt_delay" } },
     }) do
       local fname, head, fields = case[1], case[2], case[3]
       for _, field in ipairs(fields) do
@@ -222,13 +223,43 @@ describe("every public function with wrong arguments", function()
     listener:close()
     -- every public function is in the list above: a new one must be added
     local fuzzed = { sleep = true, timer = true, onsignal = true, getaddrinfo = true,
-      listen = true, connect = true, serve = true }
+      listen = true, connect = true, serve = true,
+      resolver = true, getnameinfo = true }   -- (in the resolver case below)
     for name in pairs(simple) do fuzzed[name] = true end
     for name, v in pairs(hotline) do
       if type(v) == "function" then
         assert.is_true(fuzzed[name] == true, "hotline." .. name .. " is not fuzzed")
       end
     end
+    settle()
+  end)
+
+  it("hotline.resolver, getnameinfo and resolver methods", function()
+    -- names go to a DNS server of the spec's own, which knows none
+    local server = dns.start({})
+    local valid = { nameservers = { server.address }, hosts = false, timeout = WAIT, attempts = 1 }
+    fuzz("hotline.resolver", hotline.resolver, function() return { valid }, 1 end)
+    for _, field in ipairs({ "nameservers", "timeout", "attempts", "hosts" }) do
+      fuzz("hotline.resolver opts." .. field, function(v)
+        local opts = {}
+        for k, x in pairs(valid) do opts[k] = x end
+        opts[field] = v
+        return hotline.resolver(opts)
+      end, function() return { 0 }, 1 end,
+        function(_, v) return field == "timeout" and waits_long(v) end)
+    end
+    -- a number would be an address to ask the machine's resolver about
+    fuzz("hotline.getnameinfo", hotline.getnameinfo, function() return { "127.0.0.1" }, 1 end,
+      function(pos, v) return pos == 1 and type(v) == "number" end)
+    local r = assert(hotline.resolver(valid))
+    for _, method in ipairs({ "getaddrinfo", "getnameinfo", "__tostring" }) do
+      local valid_args = method == "getaddrinfo" and { "127.0.0.1", 80, { family = "inet" } }
+        or method == "getnameinfo" and { "127.0.0.1" } or {}
+      fuzz("resolver:" .. method, function(self, ...)
+        return getmetatable(r)[method](self, ...)
+      end, function() return { r, unpack(valid_args) }, #valid_args + 1 end)
+    end
+    server:stop()
     settle()
   end)
 

@@ -74,30 +74,18 @@ function helpers.has_ipv6()
   return ok == true
 end
 
--- How many descriptors this process has open (Linux: /proc). Listed in
--- process with LuaFileSystem (busted's own dependency) when it loads: an
--- ls started by io.popen may look before this process has closed the
--- pipe end the child took, a race a loaded machine loses now and then
--- (there the least of three looks is taken).
-local has_lfs, lfs = pcall(require, "lfs")
-
+-- How many descriptors this process has open (Linux: /proc). The list
+-- goes through a file: with io.popen, the write end of its pipe would be
+-- counted or not, as the race with the listing went.
 function helpers.count_fds()
-  local dir = "/proc/" .. core.getpid() .. "/fd"
-  if has_lfs then
-    local n = 0      -- the listing's own descriptor is in every count alike
-    for name in lfs.dir(dir) do
-      if name ~= "." and name ~= ".." then n = n + 1 end
-    end
-    return n
-  end
-  local least
-  for _ = 1, 3 do
-    local p = io.popen("ls " .. dir .. " 2>/dev/null | wc -l")
-    local n = tonumber(p:read("*a"))
-    p:close()
-    if not least or n < least then least = n end
-  end
-  return least
+  local out = os.tmpname()
+  os.execute("ls /proc/" .. core.getpid() .. "/fd >" .. out .. " 2>/dev/null")
+  local f = io.open(out)
+  local text = f and f:read("*a") or ""
+  if f then f:close() end
+  os.remove(out)
+  local _, n = text:gsub("[^\n]+", "")
+  return n
 end
 
 -- Runs a full collection, twice, so finalizers have run.

@@ -12,12 +12,12 @@ local socket = require "hotline.socket"
 local server = require "hotline.server"
 local task = require "hotline.task"
 local sync = require "hotline.sync"
+local resolver = require "hotline.resolver"
 
 local hotline = {
   _VERSION = "hotline scm",
   socket = core.socket,
   socketpair = core.socketpair,
-  getaddrinfo = core.getaddrinfo,
   poller = core.poller,
   type = core.type,
   errno = core.errno,
@@ -42,6 +42,10 @@ local hotline = {
   condition = sync.condition,
   semaphore = sync.semaphore,
   wait_any = sync.wait_any,
+  -- names without blocking (hotline/resolver.lua)
+  getaddrinfo = resolver.getaddrinfo,
+  getnameinfo = resolver.getnameinfo,
+  resolver = resolver.new,
 }
 
 return hotline

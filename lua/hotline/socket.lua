@@ -10,6 +10,8 @@
 
 local core = require "hotline.core"
 local loop = require "hotline.loop"
+local resolver = require "hotline.resolver"
+local eyeballs = require "hotline.eyeballs"
 
 local now, await, write_from = core.monotime, loop.await, core.write_from
 local select, type, error = select, type, error
@@ -55,6 +57,16 @@ function methods.accept(sock)
 end
 
 function methods.connect(sock, host, port)
+  -- any host that is not an address written out is a name, looked up
+  -- without blocking (a guess from its letters let "1-2.test", "[::1]" or
+  -- a port given as a string reach the system's resolver, which blocks)
+  if type(host) == "string" and (type(port) == "number" or type(port) == "string")
+      and core.type(sock) == "socket" and core.isname(host) then
+    local err, code
+    host, err, code = resolver.address_for(sock, host, port)
+    if not host then return failure(err, code) end
+    port = err
+  end
   local ok, err, code = connect(sock, host, port)
   if ok then return ok end
   if err == WANTWRITE then return retry(sock, err, code, connect, host, port) end
@@ -154,20 +166,23 @@ local function check_opts(opts, fname)
   if type(opts) ~= "table" then
     error("bad argument #3 to '" .. fname .. "' (table expected, got " .. type(opts) .. ")", 3)
   end
+  if opts.resolver ~= nil and not resolver.is(opts.resolver) then
+    error("bad argument #3 to '" .. fname .. "' (opts.resolver must be a hotline.resolver)", 3)
+  end
   return opts
 end
 
 -- hotline.listen(host, port [, opts]) -> a listening TCP socket, with
 -- reuseaddr on. host "*" is every interface; hotline.listen(path) listens
--- on a unix socket. opts: backlog, reuseport, family ("inet", "inet6").
--- -> sock | nil, msg, code
+-- on a unix socket. opts: backlog, reuseport, family ("inet", "inet6"),
+-- resolver (for a name). -> sock | nil, msg, code
 function socket.listen(host, port, opts)
   opts = check_opts(opts, "listen")
   local family = opts.family
   if port == nil then
     family = "unix"
   elseif host ~= "*" then
-    local addrs, err, code = core.getaddrinfo(host, port, { family = family })
+    local addrs, err, code = resolver.lookup(opts.resolver, host, port, { family = family })
     if not addrs then return nil, err, code end
     if not addrs[1] then return nil, "no address for " .. tostring(host), "EAI_NONAME" end
     host, family = addrs[1].host, addrs[1].family
@@ -187,37 +202,30 @@ function socket.listen(host, port, opts)
 end
 
 -- hotline.connect(host, port [, opts]) -> a connected TCP socket. Tries
--- each address of host in turn; opts.timeout bounds the whole attempt and
--- opts.family limits the addresses. hotline.connect(path) dials a unix
--- socket. -> sock | nil, msg, code
+-- the addresses of host as Happy Eyeballs does (hotline/eyeballs.lua):
+-- the next starts after opts.attempt_delay (0.25 s) without the first
+-- giving up. opts.timeout bounds the whole call, lookup included;
+-- opts.family limits the addresses, opts.resolver resolves the name.
+-- hotline.connect(path) dials a unix socket. -> sock | nil, msg, code
 function socket.connect(host, port, opts)
   opts = check_opts(opts, "connect")
   local deadline = opts.timeout and now() + opts.timeout
+  local delay = opts.attempt_delay
+  if delay ~= nil and not (type(delay) == "number" and delay >= 0 and delay < 1e6) then
+    error("bad argument #3 to 'connect' (opts.attempt_delay must be a number of seconds)", 2)
+  end
   local addrs
   if port == nil and opts.family == nil then
     addrs = { { family = "unix", host = host } }
   else
     local err, code
-    addrs, err, code = core.getaddrinfo(host, port, { family = opts.family })
+    addrs, err, code = resolver.lookup(opts.resolver, host, port, { family = opts.family },
+                                       deadline)
     if not addrs then return nil, err, code end
   end
-  local err, code = "no address for " .. tostring(host), "EAI_NONAME"
-  for i = 1, #addrs do
-    local addr = addrs[i]
-    local sock
-    sock, err, code = core.socket(addr.family, "stream")
-    if not sock then return nil, err, code end
-    if deadline then sock:settimeout(math.max(0, deadline - now())) end
-    local ok
-    ok, err, code = sock:connect(addr.host, addr.port)
-    if ok then
-      sock:settimeout(nil)
-      return sock
-    end
-    sock:close()
-    if deadline and now() >= deadline then break end
-  end
-  return failure(err, code)
+  local sock, err, code = eyeballs.connect(addrs, deadline, delay)
+  if not sock then return nil, err, code end
+  return sock
 end
 
 return socket
