@@ -126,16 +126,19 @@ local function receive_count(self, sock, size, prefix, deadline)
   end
 end
 
--- "*a": everything until the peer closes; "closed" is success here.
+-- "*a": everything until the peer closes; "closed" is success here,
+-- unless not one byte came (then, as in LuaSocket, it is "closed").
 local function receive_all(self, sock, prefix, deadline)
   local parts, n = { prefix or "", take_all(self) }, 2
+  local got = parts[2] ~= ""
   while true do
     local data, err = fill(self, sock, deadline)
     if not data then
       local all = concat(parts, "", 1, n)
-      if err == "closed" then return all end
+      if err == "closed" and got then return all end
       return nil, err, all
     end
+    got = true
     n = n + 1
     parts[n] = data
   end
