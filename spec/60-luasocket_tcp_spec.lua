@@ -245,7 +245,8 @@ describe("hotline.luasocket TCP objects", function()
     assert(c:send("one\ntwo\nthree\n"))
     assert.equal(1, c:shutdown("send"))
     assert.equal("one", s:receive())
-    assert.is_true(s:dirty())                      -- "two\n" came with "one\n"
+    -- "two\n" came with "one\n" (not under the EAGAIN mock: 1 byte a recv)
+    assert.equal(not helpers.MOCKED, s:dirty())
     assert.equal("two", s:receive("l"))            -- LuaSocket 3.1 spells it so too
     assert.equal("three", s:receive("*l"))
     assert.is_false(s:dirty())

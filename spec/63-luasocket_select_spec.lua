@@ -46,7 +46,9 @@ describe("hotline.luasocket select", function()
     end)
   end
 
-  ls.both("an object with bytes received but not handed out is ready", function()
+  -- (the EAGAIN mock receives 1 byte at a time: nothing is ever left over)
+  local dirty_it = helpers.MOCKED and function(name) pending(name) end or ls.both
+  dirty_it("an object with bytes received but not handed out is ready", function()
     local c, s = ls.pair(socket)
     assert(c:send("one\ntwo\n"))
     assert.equal("one", s:receive())

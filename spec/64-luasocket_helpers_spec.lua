@@ -3,7 +3,6 @@
 -- Lua, 5.1 included), skip, sink/source/choose, dns, sleep, gettime and
 -- install().
 local hotline = require "hotline"
-local helpers = require "spec.helpers"
 local ls = require "spec.tools.luasocket_helpers"
 
 local socket = ls.socket
