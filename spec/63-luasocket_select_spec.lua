@@ -82,6 +82,34 @@ describe("hotline.luasocket select", function()
     b:close()
   end)
 
+  ls.both("keeps up with sets that change between calls, and reused descriptors", function()
+    local c1, s1 = ls.pair(socket)
+    local c2, s2 = ls.pair(socket)
+    assert(c1:send("a"))
+    assert.equal(s1, socket.select({ s1, s2 }, nil, 1)[1])
+    assert.equal(s1, socket.select({ s1, s2 }, nil, 1)[1])   -- the same set again
+    assert.equal("a", s1:receive(1))
+    local _, _, err = socket.select({ s1, s2 }, nil, 0)
+    assert.equal("timeout", err)
+    assert(c1:send("b"))
+    _, _, err = socket.select({ s2, c2 }, nil, 0)               -- s1 left the set
+    assert.equal("timeout", err)
+    -- sockets closed while in a watch set; a new one gets a descriptor
+    -- number the set knew: it must still be watched
+    local freed = { [s2:getfd()] = true, [c2:getfd()] = true }
+    s2:close()
+    c2:close()
+    local u = socket.udp()
+    assert.equal(1, u:setsockname("127.0.0.1", 0))
+    assert.is_true(freed[u:getfd()])
+    assert(u:sendto("x", u:getsockname()))
+    local r = socket.select({ s1, u }, nil, 1)
+    assert.equal(2, #r)
+    assert.equal(u, r[2])
+    u:close()
+    for _, s in ipairs({ c1, s1 }) do s:close() end
+  end)
+
   if real then
     it("watches real LuaSocket objects too", function()
       local c, s = ls.pair(real)

@@ -177,9 +177,15 @@ function base.dirty(self)
   return self.bpos <= #self.buf
 end
 
+-- Set by select.lua: takes a socket out of select's watch sets.
+function base.forget() end
+
 function base.close(self)
   local sock = self.sock
-  if sock then sock:close() end
+  if sock then
+    base.forget(sock)
+    sock:close()
+  end
   self.sock = false
   self.buf, self.bpos = "", 1
   return 1

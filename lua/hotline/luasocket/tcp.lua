@@ -90,6 +90,7 @@ function methods.connect(self, address, port)
       err = select(2, fail(err, code))
       if err == "timeout" then return nil, err end
       if fresh then    -- a failed connect spoils the descriptor: start over
+        base.forget(self.sock)
         self.sock:close()
         self.sock, self.family, self.hto = nil, nil, nil
       end

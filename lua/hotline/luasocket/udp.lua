@@ -81,6 +81,7 @@ local function disconnect(self)
   local fresh, err, code = core.socket(self.family, "dgram")
   if not fresh then return fail(err, code) end
   if self.family ~= "unix" then fresh:setoption("reuseaddr", true) end
+  base.forget(sock)
   sock:close()
   self.sock, self.hto = fresh, nil
   if host and host ~= "(unnamed)" and host ~= "" then fresh:bind(host, port) end
