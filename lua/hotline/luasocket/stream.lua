@@ -30,9 +30,13 @@ local function check_kind(self, kind, fname)
 end
 stream.check_kind = check_kind
 
--- One more chunk from the socket into nothing: -> data | nil, err.
-local function fill(self, sock, deadline)
+-- One more chunk from the socket: -> data | nil, err. short: the last
+-- chunk of this call was short, so the kernel had no more then; without
+-- time to wait, asking again would only answer EAGAIN (hotline's own
+-- reads skip that call the same way).
+local function fill(self, sock, deadline, short)
   arm(self, sock, deadline)
+  if short and self.hto == 0 then return nil, "timeout" end
   local data, err, code = sock:recv(CHUNK)
   if data then
     self.rx = self.rx + #data
@@ -57,7 +61,7 @@ end
 
 -- "*l": a line without its "\n" (and without "\r"s).
 local function receive_line(self, sock, prefix, deadline)
-  local parts, n = nil, 0
+  local parts, n, short = nil, 0, false
   while true do
     local buf, pos = self.buf, self.bpos
     local nl = find(buf, "\n", pos, true)
@@ -78,12 +82,12 @@ local function receive_line(self, sock, prefix, deadline)
       n = n + 1
       parts[n] = take_all(self)
     end
-    local data, err = fill(self, sock, deadline)
+    local data, err = fill(self, sock, deadline, short)
     if not data then
       local partial = parts and strip_cr(concat(parts, "", 1, n)) or ""
       return nil, err, (prefix or "") .. partial
     end
-    self.buf, self.bpos = data, 1
+    self.buf, self.bpos, short = data, 1, #data < CHUNK
   end
 end
 
@@ -91,7 +95,7 @@ end
 local function receive_count(self, sock, size, prefix, deadline)
   local want = size - (prefix and #prefix or 0)
   if want <= 0 and prefix and prefix ~= "" then return prefix end
-  local parts, n = nil, 0
+  local parts, n, short = nil, 0, false
   while true do
     local buf, pos = self.buf, self.bpos
     local have = #buf - pos + 1
@@ -118,11 +122,11 @@ local function receive_count(self, sock, size, prefix, deadline)
       parts[n] = take_all(self)
       want = want - have
     end
-    local data, err = fill(self, sock, deadline)
+    local data, err = fill(self, sock, deadline, short)
     if not data then
       return nil, err, (prefix or "") .. (parts and concat(parts, "", 1, n) or "")
     end
-    self.buf, self.bpos = data, 1
+    self.buf, self.bpos, short = data, 1, #data < CHUNK
   end
 end
 
@@ -130,15 +134,15 @@ end
 -- unless not one byte came (then, as in LuaSocket, it is "closed").
 local function receive_all(self, sock, prefix, deadline)
   local parts, n = { prefix or "", take_all(self) }, 2
-  local got = parts[2] ~= ""
+  local got, short = parts[2] ~= "", false
   while true do
-    local data, err = fill(self, sock, deadline)
+    local data, err = fill(self, sock, deadline, short)
     if not data then
       local all = concat(parts, "", 1, n)
       if err == "closed" and got then return all end
       return nil, err, all
     end
-    got = true
+    got, short = true, #data < CHUNK
     n = n + 1
     parts[n] = data
   end
