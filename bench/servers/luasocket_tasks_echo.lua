@@ -1,6 +1,6 @@
 -- luasocket_tasks_echo.lua: echo server written with LuaSocket calls on
--- hotline.luasocket, one hotline task per client: non-blocking receive
--- for what is there, socket.select to wait (which suspends the task only).
+-- hotline.luasocket, one hotline task per client: socket.select waits for
+-- data (suspending the task only), a non-blocking receive takes what is there.
 --   lua luasocket_tasks_echo.lua PORT   (0: ephemeral) -> prints "PORT <n>"
 -- SPDX-License-Identifier: MIT
 
@@ -25,16 +25,13 @@ end
 
 local function serve(client)
   client:settimeout(0)
+  local watch = { client }
   while true do
+    socket.select(watch, nil)
     local data, err, partial = client:receive(65536)
     data = data or partial
-    if data ~= "" then
-      if not send_all(client, data) then break end
-    elseif err == "timeout" then
-      socket.select({ client }, nil)
-    else
-      break
-    end
+    if data ~= "" and not send_all(client, data) then break end
+    if err and err ~= "timeout" then break end
   end
   client:close()
 end

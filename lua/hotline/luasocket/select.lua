@@ -198,18 +198,45 @@ local function look_one(handle, mode)
   return events
 end
 
+-- select on one object to read, the usual case in a task: -> obj when
+-- it is ready, false on timeout, nil to take the general path.
+local function select_one(obj, deadline, timeout)
+  local handle, dirty
+  if type(obj) == "table" and rawget(obj, "sock") then
+    handle, dirty = obj.sock, obj.bpos <= #obj.buf
+  else
+    handle, dirty = target(obj)
+    if not handle then return nil end
+  end
+  if dirty then return obj end
+  if timeout == 0 then return waitfd(handle, "wantread", 0) and obj or false end
+  local ok, err = loop.await(handle, "wantread", deadline)
+  if ok then return obj end
+  if err == "timeout" then return false end
+  return nil
+end
+
 -- socket.select(recvt, sendt [, timeout]) -> readable, writable [, "timeout"]
 function M.select(recvt, sendt, timeout)
   if FORWARDING and nested[coroutine_running()] then
     return forward(M.select, recvt, sendt, timeout)
   end
-  check_set(recvt, 1, "select")
-  check_set(sendt, 2, "select")
+  if (recvt ~= nil and type(recvt) ~= "table") or (sendt ~= nil and type(sendt) ~= "table") then
+    check_set(recvt, 1, "select")
+    check_set(sendt, 2, "select")
+  end
   if timeout ~= nil and type(timeout) ~= "number" then
     base.argerror(3, "select", "number expected, got " .. type(timeout), 3)
   end
   if timeout and timeout < 0 then timeout = nil end
   local deadline = timeout and now() + timeout
+  if recvt and (sendt == nil or sendt[1] == nil) and recvt[2] == nil and recvt[1] ~= nil then
+    local ready = select_one(recvt[1], deadline, timeout)
+    if ready ~= nil then
+      if ready then return { ready, [ready] = 1 }, {} end
+      return {}, {}, "timeout"
+    end
+  end
   local waited = false
   while true do
     local rlist, wlist, modes, ready = {}, {}, {}, {}

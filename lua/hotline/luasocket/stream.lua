@@ -35,7 +35,7 @@ stream.check_kind = check_kind
 -- time to wait, asking again would only answer EAGAIN (hotline's own
 -- reads skip that call the same way).
 local function fill(self, sock, deadline, short)
-  arm(self, sock, deadline)
+  if deadline or self.block ~= self.hto then arm(self, sock, deadline) end
   if short and self.hto == 0 then return nil, "timeout" end
   local data, err, code = sock:recv(CHUNK)
   if data then
@@ -45,12 +45,13 @@ local function fill(self, sock, deadline, short)
   return fail(err, code)
 end
 
--- What the buffer holds, taken out of it.
-local function take_all(self)
-  local buf, pos = self.buf, self.bpos
-  self.buf, self.bpos = "", 1
-  if pos == 1 then return buf end
-  return sub(buf, pos)
+-- Keeps data:sub(from) as the buffer (nothing if from is past its end).
+local function keep(self, data, from)
+  if from <= #data then
+    self.buf, self.bpos = data, from
+  else
+    self.buf, self.bpos = "", 1
+  end
 end
 
 -- Drops "\r" anywhere in a line, as LuaSocket's "*l" does.
@@ -59,35 +60,48 @@ local function strip_cr(line)
   return line
 end
 
+-- The pieces of a result so far: one string (got) until a second comes,
+-- then a table. -> got, parts, n with data added
+local function add(got, parts, n, data)
+  if got == nil then return data, nil, 0 end
+  if not parts then parts, n = { got }, 1 end
+  n = n + 1
+  parts[n] = data
+  return got, parts, n
+end
+
+local function joined(got, parts, n)
+  if parts then return concat(parts, "", 1, n) end
+  return got or ""
+end
+
 -- "*l": a line without its "\n" (and without "\r"s).
 local function receive_line(self, sock, prefix, deadline)
-  local parts, n, short = nil, 0, false
+  local got, parts, n, short = nil, nil, 0, false
+  local data, pos = self.buf, self.bpos
+  self.buf, self.bpos = "", 1           -- what is taken is the caller's now
   while true do
-    local buf, pos = self.buf, self.bpos
-    local nl = find(buf, "\n", pos, true)
+    local nl = find(data, "\n", pos, true)
     if nl then
-      local line = sub(buf, pos, nl - 1)
-      if nl == #buf then self.buf, self.bpos = "", 1 else self.bpos = nl + 1 end
-      if parts then
-        n = n + 1
-        parts[n] = line
-        line = concat(parts, "", 1, n)
+      keep(self, data, nl + 1)
+      local line = sub(data, pos, nl - 1)
+      if got then
+        got, parts, n = add(got, parts, n, line)
+        line = joined(got, parts, n)
       end
       line = strip_cr(line)
       if prefix then return prefix .. line end
       return line
     end
-    if pos <= #buf then
-      parts = parts or {}
-      n = n + 1
-      parts[n] = take_all(self)
+    if pos <= #data then
+      got, parts, n = add(got, parts, n, pos == 1 and data or sub(data, pos))
     end
-    local data, err = fill(self, sock, deadline, short)
+    local err
+    data, err = fill(self, sock, deadline, short)
     if not data then
-      local partial = parts and strip_cr(concat(parts, "", 1, n)) or ""
-      return nil, err, (prefix or "") .. partial
+      return nil, err, (prefix or "") .. strip_cr(joined(got, parts, n))
     end
-    self.buf, self.bpos, short = data, 1, #data < CHUNK
+    pos, short = 1, #data < CHUNK
   end
 end
 
@@ -95,45 +109,40 @@ end
 local function receive_count(self, sock, size, prefix, deadline)
   local want = size - (prefix and #prefix or 0)
   if want <= 0 and prefix and prefix ~= "" then return prefix end
-  local parts, n, short = nil, 0, false
+  local got, parts, n, short = nil, nil, 0, false
+  local data, pos = self.buf, self.bpos
+  self.buf, self.bpos = "", 1           -- what is taken is the caller's now
   while true do
-    local buf, pos = self.buf, self.bpos
-    local have = #buf - pos + 1
+    local have = #data - pos + 1
     if have >= want then
-      local data
-      if have == want then
-        data = pos == 1 and buf or sub(buf, pos)
-        self.buf, self.bpos = "", 1
-      else
-        data = sub(buf, pos, pos + want - 1)
-        self.bpos = pos + want
+      keep(self, data, pos + want)
+      local piece = (pos == 1 and have == want) and data or sub(data, pos, pos + want - 1)
+      if got then
+        got, parts, n = add(got, parts, n, piece)
+        piece = joined(got, parts, n)
       end
-      if parts then
-        n = n + 1
-        parts[n] = data
-        data = concat(parts, "", 1, n)
-      end
-      if prefix then return prefix .. data end
-      return data
+      if prefix then return prefix .. piece end
+      return piece
     end
     if have > 0 then
-      parts = parts or {}
-      n = n + 1
-      parts[n] = take_all(self)
+      got, parts, n = add(got, parts, n, pos == 1 and data or sub(data, pos))
       want = want - have
     end
-    local data, err = fill(self, sock, deadline, short)
+    local err
+    data, err = fill(self, sock, deadline, short)
     if not data then
-      return nil, err, (prefix or "") .. (parts and concat(parts, "", 1, n) or "")
+      return nil, err, (prefix or "") .. joined(got, parts, n)
     end
-    self.buf, self.bpos, short = data, 1, #data < CHUNK
+    pos, short = 1, #data < CHUNK
   end
 end
 
 -- "*a": everything until the peer closes; "closed" is success here,
 -- unless not one byte came (then, as in LuaSocket, it is "closed").
 local function receive_all(self, sock, prefix, deadline)
-  local parts, n = { prefix or "", take_all(self) }, 2
+  local buf, pos = self.buf, self.bpos
+  self.buf, self.bpos = "", 1
+  local parts, n = { prefix or "", pos == 1 and buf or sub(buf, pos) }, 2
   local got, short = parts[2] ~= "", false
   while true do
     local data, err = fill(self, sock, deadline, short)
@@ -153,7 +162,7 @@ function stream.receive(self, pattern, prefix)
   if FORWARDING and nested[coroutine_running()] then
     return forward(stream.receive, self, pattern, prefix)
   end
-  check_kind(self, "client", "receive")
+  if type(self) ~= "table" or self.kind ~= "client" then check_kind(self, "client", "receive") end
   if prefix ~= nil then
     if type(prefix) == "number" then prefix = tostring(prefix) end
     if type(prefix) ~= "string" then
@@ -167,7 +176,23 @@ function stream.receive(self, pattern, prefix)
   local kind = type(pattern)
   if kind == "number" then
     if pattern < 0 then argerror(2, "receive", "invalid receive pattern") end
-    return receive_count(self, sock, pattern - pattern % 1, prefix, deadline)
+    pattern = pattern - pattern % 1
+    if prefix == nil and self.bpos > #self.buf and pattern > 0 and not deadline then
+      -- the usual case, a chunk into an empty buffer, without extra calls
+      if self.block ~= self.hto then arm(self, sock, nil) end
+      local data, err, code = sock:recv(CHUNK)
+      if not data then return nil, select(2, fail(err, code)), "" end
+      local len = #data
+      self.rx = self.rx + len
+      if len == pattern then return data end
+      if len > pattern then
+        self.buf, self.bpos = data, pattern + 1
+        return sub(data, 1, pattern)
+      end
+      if self.hto == 0 and len < CHUNK then return nil, "timeout", data end
+      self.buf, self.bpos = data, 1
+    end
+    return receive_count(self, sock, pattern, prefix, deadline)
   elseif kind == "string" then
     local c = sub(pattern, 1, 1) == "*" and sub(pattern, 2, 2) or sub(pattern, 1, 1)
     if c == "l" then return receive_line(self, sock, prefix, deadline) end
@@ -186,7 +211,7 @@ function stream.send(self, data, i, j)
   if FORWARDING and nested[coroutine_running()] then
     return forward(stream.send, self, data, i, j)
   end
-  check_kind(self, "client", "send")
+  if type(self) ~= "table" or self.kind ~= "client" then check_kind(self, "client", "send") end
   local kind = type(data)
   if kind == "number" then
     data = tostring(data)
@@ -194,17 +219,26 @@ function stream.send(self, data, i, j)
     argerror(2, "send", "string expected, got " .. (data == nil and "no value" or kind))
   end
   local len = #data
+  local sock = self.sock
+  if i == nil and j == nil and sock and len > 0 and self.block == self.hto and not self.total then
+    -- the usual case: all of data, and it all goes at once
+    local sent = sock:send(data)
+    if sent then
+      self.tx = self.tx + sent
+      if sent == len then return len end
+      i = sent + 1
+    end
+  end
   i, j = tonumber(i) or 1, tonumber(j) or -1
   if i < 0 then i = len + i + 1 end
   if i < 1 then i = 1 end
   if j < 0 then j = len + j + 1 end
   if j > len then j = len end
-  local sock = self.sock
   if not sock then return nil, "closed", i - 1 end
   local last = i - 1
   local deadline = self.total and base.deadline(self)
   while last < j do
-    arm(self, sock, deadline)
+    if deadline or self.block ~= self.hto then arm(self, sock, deadline) end
     local sent, err, code = sock:send(data, last + 1, j)
     if not sent then
       local msg = select(2, fail(err, code))
