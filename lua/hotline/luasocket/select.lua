@@ -177,7 +177,16 @@ local function wait(p, modes, count, deadline)
     end
   end
   if p then
-    local _, err = loop.await_any({ p:fileno(), "wantread" }, deadline)
+    -- the set's descriptor is readable while anything in it is ready.
+    -- Outside tasks loop.await polls it and registers nothing; a task
+    -- uses await_any, which takes it off the loop's poller afterwards
+    -- (the set may be closed later, and its number reused)
+    local _, err
+    if loop.running() then
+      _, err = loop.await_any({ p:fileno(), "wantread" }, deadline)
+    else
+      _, err = loop.await(p:fileno(), "wantread", deadline)
+    end
     return err ~= "timeout"
   end
   local list, n = {}, 0
@@ -250,6 +259,11 @@ function M.select(recvt, sendt, timeout)
       events = (timeout ~= 0 or next(ready)) and {} or look_one(next(modes))
     else
       p = count > 1 and watch_for(modes) or nil
+      if p and not waited and timeout ~= 0 and next(ready) == nil and not loop.running() then
+        -- outside tasks, wait first: the poll answers at once if anything
+        -- is ready, and one look then finds it all
+        if not wait(p, modes, count, deadline) then return {}, {}, "timeout" end
+      end
       events = look(p, modes)
     end
     local readable, nr = collect(rlist, "r", events, ready)
