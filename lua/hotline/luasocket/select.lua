@@ -47,45 +47,62 @@ local function check_set(set, n, fname)
   end
 end
 
--- Collects obj, handle pairs of set's usable objects into list, what
--- each handle is watched for into modes ("r", "w", "rw"), and the
--- dirty objects into ready. -> how many handles modes gained
-local function gather(set, want, list, modes, ready)
-  if not set then return 0 end
-  local added, n = 0, 0
-  for i = 1, #set do
-    local obj = set[i]
-    local handle, dirty = target(obj)
-    if handle then
-      list[n + 1], list[n + 2], n = obj, handle, n + 2
-      if dirty and want == "r" then ready[obj] = true end
-      local mode = modes[handle]
-      if mode == nil then
-        modes[handle], added = want, added + 1
-      elseif mode ~= want then
-        modes[handle] = "rw"
-      end
-    end
-  end
-  return added
+-- Scratch tables, emptied and filled by each call (a wait may come
+-- between, but a call fills them again after it): no garbage per call
+-- but the two results. slist holds obj, handle, want triples; smodes
+-- handle -> "r", "w" or "rw"; sready the dirty objects; sevents
+-- handle -> the events a look found.
+local slist, smodes, sready, sevents = {}, {}, {}, {}
+
+local function clear(t)
+  for k in pairs(t) do t[k] = nil end
 end
 
--- The objects of list ready for want, in list order, in LuaSocket's
--- result form (an array, each object also a key to its index).
-local function collect(list, want, events, ready)
-  local out, n = {}, 0
-  for i = 1, #list, 2 do
-    local obj = list[i]
-    local ev = events[list[i + 1]]
-    if (ev and (ev == "rw" or ev == want)) or (want == "r" and ready[obj]) then
-      if not out[obj] then
-        n = n + 1
-        out[n] = obj
-        out[obj] = n
+-- Adds set's usable objects to the scratch tables, after n entries of
+-- slist. -> new n, added plus the handles smodes gained
+local function gather(set, want, n, added)
+  if not set then return n, added end
+  for i = 1, #set do
+    local obj = set[i]
+    local handle, dirty
+    if type(obj) == "table" and rawget(obj, "sock") then
+      handle, dirty = obj.sock, obj.bpos <= #obj.buf
+    else
+      handle, dirty = target(obj)
+    end
+    if handle then
+      slist[n + 1], slist[n + 2], slist[n + 3], n = obj, handle, want, n + 3
+      if dirty and want == "r" then sready[obj] = true end
+      local mode = smodes[handle]
+      if mode == nil then
+        smodes[handle], added = want, added + 1
+      elseif mode ~= want then
+        smodes[handle] = "rw"
       end
     end
   end
-  return out, n
+  return n, added
+end
+
+-- The ready objects among the first n entries of slist, in order, in
+-- LuaSocket's result form (an array, each object also a key to its
+-- index). -> readable, writable, how many in all
+local function collect(n)
+  local readable, writable, nr, nw = {}, {}, 0, 0
+  for i = 1, n, 3 do
+    local obj, want = slist[i], slist[i + 2]
+    local ev = sevents[slist[i + 1]]
+    if want == "r" then
+      if ((ev and ev ~= "w") or sready[obj]) and not readable[obj] then
+        nr = nr + 1
+        readable[nr], readable[obj] = obj, nr
+      end
+    elseif ev and ev ~= "r" and not writable[obj] then
+      nw = nw + 1
+      writable[nw], writable[obj] = obj, nw
+    end
+  end
+  return readable, writable, nr + nw
 end
 
 -- Watch sets: caller (task, or true outside tasks) -> { poller, modes }.
@@ -113,62 +130,84 @@ function base.forget(sock)
   if o.poller then o = { [o] = true } end
   for w in pairs(o) do
     w.poller:forget(sock)
-    w.modes[sock] = nil
+    if w.modes[sock] then
+      w.modes[sock] = nil
+      w.n = w.n - 1
+    end
   end
 end
 
--- The caller's epoll set, brought up to date with modes; nil without
--- epoll. Descriptor numbers (foreign objects) are added for this call
--- only: nothing tells when they are closed.
-local function watch_for(modes)
+-- The caller's epoll set, brought up to date with modes (count
+-- handles) -> poller, its descriptor | nil without epoll. Descriptor
+-- numbers (foreign objects) leave at the next call: nothing tells when
+-- they are closed.
+local function watch_for(modes, count, caller)
   if have_epoll == false then return nil end
-  local caller = loop.running() or true
   local w = watches[caller]
   if not w then
     local p = core.poller("epoll")
     have_epoll = p and true or false
     if not p then return nil end
-    w = { poller = p, modes = {} }
+    w = { poller = p, fd = p:fileno(), modes = {}, n = 0, numbers = nil }
     watches[caller] = w
   end
   local p, watched = w.poller, w.modes
-  for handle in pairs(watched) do
-    if not modes[handle] or type(handle) == "number" then
-      p:remove(handle)
-      watched[handle] = nil
-      if owners[handle] == w then owners[handle] = nil end
+  local numbers = w.numbers
+  if numbers then
+    for i = 1, #numbers do
+      p:remove(numbers[i])
+      watched[numbers[i]] = nil
+      w.n = w.n - 1
     end
+    w.numbers = nil
   end
   for handle, mode in pairs(modes) do
-    if watched[handle] ~= mode then
+    local old = watched[handle]
+    if old ~= mode then
       p:add(handle, mode)
       watched[handle] = mode
-      if type(handle) ~= "number" then own(handle, w) end
+      if old == nil then w.n = w.n + 1 end
+      if type(handle) == "number" then
+        w.numbers = w.numbers or {}
+        w.numbers[#w.numbers + 1] = handle
+      else
+        own(handle, w)
+      end
     end
   end
-  return p
+  if w.n ~= count then     -- some watched handles are not asked for now
+    for handle in pairs(watched) do
+      if not modes[handle] then
+        p:remove(handle)
+        watched[handle] = nil
+        w.n = w.n - 1
+        if owners[handle] == w then owners[handle] = nil end
+      end
+    end
+  end
+  return p, w.fd
 end
 
 local looker   -- without epoll: a poll poller, empty between calls
 
--- One look without waiting: -> handle -> events for the ready ones.
+-- One look without waiting: fills sevents with handle -> events.
 local function look(p, modes)
-  local events = {}
+  clear(sevents)
   if p then
-    for handle, ev in p:wait(0) do events[handle] = ev end
-    return events
+    for handle, ev in p:wait(0) do sevents[handle] = ev end
+    return
   end
   looker = looker or assert(core.poller("poll"))
   for handle, mode in pairs(modes) do looker:add(handle, mode) end
-  for handle, ev in looker:wait(0) do events[handle] = ev end
+  for handle, ev in looker:wait(0) do sevents[handle] = ev end
   for handle in pairs(modes) do looker:remove(handle) end
-  return events
 end
 
 local WANT = { r = "wantread", w = "wantwrite" }
 
 -- Waits for something in modes, or until deadline: false on timeout.
-local function wait(p, modes, count, deadline)
+-- fd: the watch set's descriptor, if there is one; task: loop.running().
+local function wait(fd, modes, count, deadline, task)
   if count == 1 then
     local handle, mode = next(modes)
     if mode ~= "rw" then
@@ -176,16 +215,16 @@ local function wait(p, modes, count, deadline)
       return ok or err ~= "timeout"
     end
   end
-  if p then
+  if fd then
     -- the set's descriptor is readable while anything in it is ready.
     -- Outside tasks loop.await polls it and registers nothing; a task
     -- uses await_any, which takes it off the loop's poller afterwards
     -- (the set may be closed later, and its number reused)
     local _, err
-    if loop.running() then
-      _, err = loop.await_any({ p:fileno(), "wantread" }, deadline)
+    if task then
+      _, err = loop.await_any({ fd, "wantread" }, deadline)
     else
-      _, err = loop.await(p:fileno(), "wantread", deadline)
+      _, err = loop.await(fd, "wantread", deadline)
     end
     return err ~= "timeout"
   end
@@ -200,11 +239,10 @@ end
 
 -- A single object: one look of its own, no watch set.
 local function look_one(handle, mode)
-  local events = {}
+  clear(sevents)
   local r = mode ~= "w" and waitfd(handle, "wantread", 0)
   local w = mode ~= "r" and waitfd(handle, "wantwrite", 0)
-  if r or w then events[handle] = r and (w and "rw" or "r") or "w" end
-  return events
+  if r or w then sevents[handle] = r and (w and "rw" or "r") or "w" end
 end
 
 -- select on one object to read, the usual case in a task: -> obj when
@@ -246,31 +284,38 @@ function M.select(recvt, sendt, timeout)
       return {}, {}, "timeout"
     end
   end
-  local waited = false
+  local waited, task = false, loop.running()
   while true do
-    local rlist, wlist, modes, ready = {}, {}, {}, {}
-    local count = gather(recvt, "r", rlist, modes, ready) + gather(sendt, "w", wlist, modes, ready)
+    clear(smodes)
+    if next(sready) then clear(sready) end
+    local n, count = gather(recvt, "r", 0, 0)
+    n, count = gather(sendt, "w", n, count)
     if count == 0 then
       if timeout then M.sleep(timeout) else repeat M.sleep(3600) until false end
       return {}, {}, "timeout"
     end
-    local p, events
+    local p, fd
     if count == 1 and not waited then
-      events = (timeout ~= 0 or next(ready)) and {} or look_one(next(modes))
+      if timeout == 0 and next(sready) == nil then look_one(next(smodes)) else clear(sevents) end
     else
-      p = count > 1 and watch_for(modes) or nil
-      if p and not waited and timeout ~= 0 and next(ready) == nil and not loop.running() then
+      if count > 1 then p, fd = watch_for(smodes, count, task or true) end
+      if fd and not waited and not task and timeout ~= 0 and next(sready) == nil then
         -- outside tasks, wait first: the poll answers at once if anything
         -- is ready, and one look then finds it all
-        if not wait(p, modes, count, deadline) then return {}, {}, "timeout" end
+        if not wait(fd, smodes, count, deadline, task) then
+          for i = 1, n do slist[i] = nil end
+          return {}, {}, "timeout"
+        end
       end
-      events = look(p, modes)
+      look(p, smodes)
     end
-    local readable, nr = collect(rlist, "r", events, ready)
-    local writable, nw = collect(wlist, "w", events, ready)
-    if nr + nw > 0 then return readable, writable end
-    if deadline and now() >= deadline then return readable, writable, "timeout" end
-    if not wait(p, modes, count, deadline) then return readable, writable, "timeout" end
+    local readable, writable, found = collect(n)
+    if found > 0 or (deadline and now() >= deadline)
+        or not wait(fd, smodes, count, deadline, task) then
+      for i = 1, n do slist[i] = nil end   -- let go of the objects
+      if found > 0 then return readable, writable end
+      return readable, writable, "timeout"
+    end
     waited = true
   end
 end
