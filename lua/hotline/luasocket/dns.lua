@@ -21,6 +21,7 @@ local function forwarded()
 end
 
 local function is_numeric(host)
+  if type(host) == "number" then return true end
   return host:match("^%d+%.%d+%.%d+%.%d+$") or host:find(":", 1, true)
 end
 
@@ -71,10 +72,11 @@ local function lookup(name)
   return ips
 end
 
+-- A name is a string, or a number (an IPv4 address as hotline reads it).
 local function check_name(name, fname)
-  if type(name) ~= "string" then
-    if type(name) == "number" then return tostring(name) end
-    base.argerror(1, fname, "string expected, got " .. type(name), 4)
+  local t = type(name)
+  if t ~= "string" and t ~= "number" then
+    base.argerror(1, fname, "string expected, got " .. t, 4)
   end
   return name
 end
@@ -86,8 +88,8 @@ function dns.toip(address)
   local ips, err = lookup(address)
   if not ips then return nil, err end
   local name, aliases = address, {}
-  if is_numeric(address) then name, aliases = reverse(address) end
-  return ips[1], { name = name or address, alias = aliases or {}, ip = ips }
+  if is_numeric(address) then name, aliases = reverse(ips[1]) end
+  return ips[1], { name = name or ips[1], alias = aliases or {}, ip = ips }
 end
 
 -- dns.tohostname(address) -> canonical name, resolved | nil, err

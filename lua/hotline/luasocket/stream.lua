@@ -24,8 +24,10 @@ local stream = {}
 -- Raises unless self is in state kind ("client", "server", "master").
 local function check_kind(self, kind, fname)
   if type(self) ~= "table" or self.kind ~= kind then
-    local got = type(self) == "table" and self.class or type(self)
-    argerror(1, fname, self.prefix .. "{" .. kind .. "} expected, got " .. tostring(got), 4)
+    local is_table = type(self) == "table"
+    local got = is_table and self.class or type(self)
+    local prefix = is_table and self.prefix or "tcp"
+    argerror(1, fname, prefix .. "{" .. kind .. "} expected, got " .. tostring(got), 4)
   end
 end
 stream.check_kind = check_kind

@@ -15,7 +15,7 @@ local stream = require "hotline.luasocket.stream"
 local fail, arm, check_kind = base.fail, base.arm, stream.check_kind
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
 local coroutine_running = coroutine.running
-local type, tostring, setmetatable = type, tostring, setmetatable
+local type, setmetatable = type, setmetatable
 
 local tcp = {}
 
@@ -37,6 +37,15 @@ local function ensure_socket(self, family)
   return base.apply_pending(self)
 end
 
+-- An address is a string (a name or a numeric address) or a number.
+local function check_address(address, fname)
+  local t = type(address)
+  if t ~= "string" and t ~= "number" then
+    base.argerror(2, fname, "string expected, got " .. t, 4)
+  end
+  return address
+end
+
 local function check_port(port, fname)
   local n = tonumber(port)
   if not n then base.argerror(3, fname, "number expected, got " .. type(port), 4) end
@@ -48,7 +57,7 @@ function methods.bind(self, address, port)
   check_kind(self, "master", "bind")
   if self.sock == false then return nil, "closed" end
   port = check_port(port, "bind")
-  local addrs, err = base.resolve(tostring(address), port, self.family)
+  local addrs, err = base.resolve(check_address(address, "bind"), port, self.family)
   if not addrs then return nil, err end
   local ok
   for i = 1, #addrs do
@@ -72,7 +81,7 @@ function methods.connect(self, address, port)
   check_kind(self, "master", "connect")
   if self.sock == false then return nil, "closed" end
   port = check_port(port, "connect")
-  local addrs, err = base.resolve(tostring(address), port, self.family)
+  local addrs, err = base.resolve(check_address(address, "connect"), port, self.family)
   if not addrs then return nil, err end
   local deadline = self.total and base.deadline(self)
   local fresh = self.sock == nil
@@ -151,7 +160,7 @@ function tcp.tcp6() return master("inet6") end
 -- reuseaddr on, trying each address of the name.
 function tcp.bind(address, port, backlog)
   port = check_port(port, "bind")
-  local addrs, err = base.resolve(tostring(address), port, nil)
+  local addrs, err = base.resolve(check_address(address, "bind"), port, nil)
   if not addrs then return nil, err end
   for i = 1, #addrs do
     local server

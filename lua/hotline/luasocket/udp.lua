@@ -22,8 +22,10 @@ local udp = { DATAGRAMSIZE = DATAGRAMSIZE }
 
 local function check_state(self, state, fname)
   if type(self) ~= "table" or self.state ~= state then
-    local got = type(self) == "table" and self.class or type(self)
-    argerror(1, fname, self.prefix .. "{" .. state .. "} expected, got " .. tostring(got), 4)
+    local is_table = type(self) == "table"
+    local got = is_table and self.class or type(self)
+    local prefix = is_table and self.prefix or "udp"
+    argerror(1, fname, prefix .. "{" .. state .. "} expected, got " .. tostring(got), 4)
   end
 end
 
@@ -43,7 +45,10 @@ local function address(self, host, port, fname)
   end
   local n = tonumber(port)
   if not n then argerror(3, fname, "number expected, got " .. type(port), 5) end
-  local addrs, err = base.resolve(tostring(host), n, self.family, "dgram")
+  if type(host) ~= "string" and type(host) ~= "number" then
+    argerror(2, fname, "string expected, got " .. type(host), 5)
+  end
+  local addrs, err = base.resolve(host, n, self.family, "dgram")
   if not addrs then return nil, err end
   local ok
   ok, err = ensure_socket(self, addrs[1].family)
