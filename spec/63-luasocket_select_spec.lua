@@ -179,6 +179,8 @@ describe("hotline.luasocket select", function()
   for _, backend in ipairs(helpers.backends()) do
     it("selects among 2,000 sockets (" .. backend .. ")", function()
       loop.reset(backend)
+      -- with poll, select goes without its epoll watch sets too
+      require("hotline.luasocket.select").watch_sets = backend ~= "poll"
       local list = many()
       if not list then
         pending("the descriptor limit cannot be raised to " .. N + 200)
@@ -210,6 +212,7 @@ describe("hotline.luasocket select", function()
       for i = 1, N do list[i]:close() end
       sender:close()
       loop.reset()
+      require("hotline.luasocket.select").watch_sets = true
     end)
   end
 end)
