@@ -184,6 +184,29 @@ describe("hotline.luasocket TCP objects", function()
     end)
   end
 
+  ls.both("a count takes what it needs of a chunk and keeps the rest", function()
+    local c, s = ls.pair(socket)
+    assert(c:send("abcdef"))
+    assert.equal("ab", s:receive(2))
+    assert.equal(not helpers.MOCKED, s:dirty())     -- "cdef" came in the same chunk
+    assert.equal("cdef", s:receive(4))
+    assert.is_false(s:dirty())
+    c:close()
+    s:close()
+  end)
+
+  it("setfd lets go of the descriptor with -1 and adopts no other", function()
+    local c, s = ls.pair(socket)
+    local fd = s:getfd()
+    assert.has_no.errors(function() s:setfd(fd) end)
+    assert.has_error(function() s:setfd(fd + 100) end)
+    s:setfd(-1)
+    assert.equal(-1, s:getfd())
+    assert.same({ nil, "closed", "" }, { s:receive() })
+    c:close()
+    helpers.collect()                            -- the descriptor goes with its socket
+  end)
+
   ls.both("receive misuse raises", function()
     local c, s = ls.pair(socket)
     assert.has_error(function() c:receive("*x") end)
