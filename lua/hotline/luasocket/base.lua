@@ -69,7 +69,7 @@ function base.class(name, methods, fields)
     __index = index,
     __name = name,
     __tostring = function(self)
-      return name .. ": " .. self.id
+      return string.format("%s: 0x%08x", name, self.id)
     end,
   }
 end
@@ -78,22 +78,11 @@ local serial = 0
 -- A new object of metatable mt over sock (nil: a master not yet bound).
 function base.new(mt, sock, family)
   serial = serial + 1
-  local self = setmetatable({
-    sock = sock, family = family, id = string.format("0x%08x", serial),
-    block = nil, total = nil, hto = nil, buf = "", bpos = 1,
+  -- block, total (timeouts) and hto (the socket's) start as nil
+  return setmetatable({
+    sock = sock, family = family, id = serial, buf = "", bpos = 1,
     rx = 0, tx = 0, birth = now(),
   }, mt)
-  return self
-end
-
--- Raises LuaSocket's misuse error unless self is of one of the classes.
-function base.check(self, fname, mt1, mt2, mt3)
-  local mt = getmetatable(self)
-  if mt ~= mt1 and mt ~= mt2 and mt ~= mt3 or mt == nil then
-    local got = type(self) == "table" and mt and mt.__name or type(self)
-    argerror(1, fname, mt1.__name .. " expected, got " .. tostring(got))
-  end
-  return self
 end
 
 -- Timeouts ---------------------------------------------------------------
@@ -105,6 +94,7 @@ function base.settimeout(self, value, mode)
     value = tonumber(value)
     if value == nil then argerror(2, "settimeout", "number expected") end
   end
+  if value ~= value then argerror(2, "settimeout", "number expected, got nan") end
   if value and value < 0 then value = nil end
   mode = mode or "b"
   if mode == "b" then
