@@ -309,6 +309,24 @@ describe("hotline.luasocket TCP objects", function()
     assert.same({ nil, "host not found" }, { c, d })
   end)
 
+  it("connect4 and connect6 keep to their family", function()
+    local server, port = ls.listen(socket)
+    local c = assert(socket.connect4("127.0.0.1", port))
+    assert.equal("inet4", c:getfamily())
+    c:close()
+    assert.is_nil(socket.connect6("127.0.0.1", port))   -- no IPv6 address there
+    server:close()
+    if helpers.has_ipv6() then
+      local s6 = assert(socket.bind("::1", 0))
+      local _, port6 = s6:getsockname()
+      local c6 = assert(socket.connect6("::1", port6))
+      assert.equal("inet6", c6:getfamily())
+      assert.equal("::1", (c6:getpeername()))
+      c6:close()
+      s6:close()
+    end
+  end)
+
   it("settimeout/gettimeout keep both modes", function()
     local m = socket.tcp()
     assert.same({ -1, -1 }, { m:gettimeout() })
