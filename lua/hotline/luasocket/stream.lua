@@ -222,7 +222,8 @@ function stream.send(self, data, i, j)
   end
   local len = #data
   local sock = self.sock
-  if i == nil and j == nil and sock and len > 0 and self.block == self.hto and not self.total then
+  if (i == nil or i == 1) and j == nil and sock and len > 0 and self.block == self.hto
+      and not self.total then
     -- the usual case: all of data, and it all goes at once
     local sent = sock:send(data)
     if sent then
