@@ -38,12 +38,12 @@ local socket = {
   sourcet = sinks.sourcet, choose = sinks.choose,
 }
 
--- The descriptors this process may open: select's only limit.
-socket._SETSIZE = core.fdlimit()
-
--- socket.unix, loaded on first use (LuaSocket's is a module of its own).
+-- socket._SETSIZE: the descriptors this process may open now (select's
+-- only limit), read each time, as hotline.fdlimit(n) may raise it.
+-- socket.unix: loaded on first use (LuaSocket's is a module of its own).
 setmetatable(socket, {
   __index = function(t, k)
+    if k == "_SETSIZE" then return (core.fdlimit()) end
     if k == "unix" then
       local unix = require "hotline.luasocket.unix"
       rawset(t, "unix", unix)
