@@ -112,6 +112,8 @@ install: build
 	cp $(LIB) $(DESTDIR)$(LUA_CMOD)/hotline/core.so
 	cp lua/hotline/*.lua $(DESTDIR)$(LUA_LMOD)/hotline/
 	cp lua/hotline/demo/*.lua $(DESTDIR)$(LUA_LMOD)/hotline/demo/
+	mkdir -p $(DESTDIR)$(LUA_LMOD)/hotline/luasocket
+	cp lua/hotline/luasocket/*.lua $(DESTDIR)$(LUA_LMOD)/hotline/luasocket/
 
 clean:
 	rm -rf build

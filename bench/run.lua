@@ -39,6 +39,13 @@ local ROWS = {
     module = "hotline", hotline = true },
   { id = "hotline-poller", name = "hotline poller",
     script = "hotline_poller_echo.lua", module = "hotline", hotline = true },
+  -- issue 12: LuaSocket's API on hotline (no issue-6 targets for these)
+  { id = "luasocket-compat", name = "hotline.luasocket select",
+    script = "luasocket_compat_echo.lua", module = "hotline.luasocket",
+    hotline = true, notarget = true },
+  { id = "luasocket-tasks", name = "hotline.luasocket tasks",
+    script = "luasocket_tasks_echo.lua", module = "hotline.luasocket",
+    hotline = true, notarget = true },
 }
 
 -- unit: of the rate; per: unit of work for server CPU (and its scale).
@@ -520,7 +527,7 @@ end
 local function targets_table(results, insts)
   local cols = {}
   for _, inst in ipairs(insts) do
-    if inst.row.hotline then cols[#cols + 1] = inst end
+    if inst.row.hotline and not inst.row.notarget then cols[#cols + 1] = inst end
   end
   if #cols == 0 then return nil end
   local L = { "| target |", "|---|" }

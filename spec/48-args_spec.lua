@@ -461,4 +461,172 @@ describe("every public function with wrong arguments", function()
     end
     settle()
   end)
+  it("hotline.luasocket functions and object methods", function()
+    local socket = require "hotline.luasocket"
+    local unix = require "hotline.luasocket.unix"
+    -- select's watch set outside tasks lives as long as the process
+    local w1, w2 = hotline.socketpair()
+    socket.select({ { getfd = function() return w1:fileno() end },
+                    { getfd = function() return w2:fileno() end } }, nil, 0)
+    w1:close()
+    w2:close()
+    fds = faults.baseline()
+    -- a host string that is not numeric would go to the resolver
+    local function off_host(v)
+      return leaves_loopback(v) or (type(v) == "string" and not v:match("^[%d.:]*$"))
+    end
+    local function ours(v)
+      return type(v) == "table" and rawget(v, "sock") ~= nil and rawget(v, "bpos") ~= nil
+    end
+    -- calls f and closes the objects it made
+    local function closing(f)
+      return function(...)
+        local r = pack(f(...))
+        for i = 1, r.n do
+          if ours(r[i]) then r[i]:close() end
+        end
+        return unpack(r, 1, r.n)
+      end
+    end
+    local target = assert(socket.bind("127.0.0.1", 0, 1024))
+    local _, target_port = target:getsockname()
+    local function drain()              -- callers pile up in target's backlog
+      target:settimeout(0)
+      repeat
+        local extra = target:accept()
+        if extra then extra:close() end
+      until not extra
+      target:settimeout(WAIT)
+    end
+    local sender = assert(socket.udp())
+    assert(sender:setsockname("127.0.0.1", 0))
+    local _, udp_port = sender:getsockname()
+    local function ready()              -- a connected pair, data and end waiting
+      drain()
+      local c = assert(socket.connect("127.0.0.1", target_port))
+      local s = assert(target:accept())
+      assert(c:send("hello\nworld"))
+      assert(c:shutdown("send"))
+      s:settimeout(WAIT)
+      return c, s
+    end
+    local path = os.tmpname()
+    os.remove(path)
+    local simple = {
+      tcp = {}, tcp4 = {}, tcp6 = {}, udp = {}, udp4 = {}, udp6 = {}, gettime = {},
+      newtry = { function() end }, protect = { function() end },
+      skip = { 1, "a", "b" }, choose = { { default = function() end } },
+    }
+    for name, valid in pairs(simple) do
+      fuzz("socket." .. name, closing(socket[name]),
+        function() return { unpack(valid) }, #valid end)
+    end
+    fuzz("socket.protect(try)", closing(socket.protect(socket.try)),
+      function() return { nil, "message" }, 2 end)
+    fuzz("socket.sleep", socket.sleep, function() return { 0 }, 1 end,
+      function(_, v) return waits_long(v) end)
+    fuzz("socket.bind", closing(socket.bind), function() return { "127.0.0.1", 0, 8 }, 3 end,
+      function(pos, v) return pos == 1 and off_host(v) end)
+    fuzz("socket.connect", closing(socket.connect),
+      function() drain(); return { "127.0.0.1", target_port }, 2 end,
+      function(pos, v) return (pos == 1 or pos == 3) and off_host(v) end)
+    fuzz("socket.select", function(...)
+      return socket.select(...)
+    end, function()
+      local c, s = ready()
+      return { { s }, { c }, 0 }, 3, function() c:close(); s:close() end
+    end, function(pos, v)
+      return pos == 3 and (waits_long(v) or v ~= v)
+    end)
+    for _, name in ipairs({ "toip", "tohostname", "getaddrinfo", "getnameinfo" }) do
+      fuzz("socket.dns." .. name, socket.dns[name], function() return { "127.0.0.1" }, 1 end,
+        function(pos, v) return pos == 1 and off_host(v) end)
+    end
+    fuzz("socket.dns.gethostname", socket.dns.gethostname, function() return {}, 0 end)
+    fuzz("socket.sink", closing(socket.sink), function()
+      local c, s = ready()
+      return { "keep-open", c }, 2, function() c:close(); s:close() end
+    end)
+    fuzz("socket.source", closing(socket.source), function()
+      local c, s = ready()
+      return { "by-length", s, 3 }, 3, function() c:close(); s:close() end
+    end)
+    -- every method of every object, self included
+    local fresh = {
+      master = function()
+        drain()
+        local m = socket.tcp()
+        m:settimeout(WAIT)
+        return m, function() m:close() end
+      end,
+      bound = function()
+        local m = socket.tcp()
+        assert(m:bind("127.0.0.1", 0))
+        return m, function() m:close() end
+      end,
+      server = function()               -- with a caller waiting
+        local l = assert(socket.bind("127.0.0.1", 0))
+        l:settimeout(WAIT)
+        local ip, port = l:getsockname()
+        local c = assert(socket.connect(ip, port))
+        return l, function() l:close(); c:close() end
+      end,
+      client = function()
+        local c, s = ready()
+        return s, function() c:close(); s:close() end
+      end,
+      udp = function()                  -- with a datagram waiting
+        local u = socket.udp()
+        assert(u:setsockname("127.0.0.1", 0))
+        u:settimeout(WAIT)
+        assert(sender:sendto("datagram", u:getsockname()))
+        return u, function() u:close() end
+      end,
+      connected = function()
+        local u = socket.udp()
+        assert(u:setpeername("127.0.0.1", udp_port))
+        u:settimeout(WAIT)
+        return u, function() u:close() end
+      end,
+      unix = function()
+        local u = unix.stream()
+        return u, function() u:close(); os.remove(path) end
+      end,
+    }
+    local methods = {
+      { "bind", { "127.0.0.1", 0 }, "master" },
+      { "connect", { "127.0.0.1", target_port }, "master" },
+      { "listen", { 8 }, "bound" }, { "accept", {}, "server" },
+      { "receive", { "*l", "pre" }, "client" }, { "send", { "abcdef", 2, 4 }, "client" },
+      { "shutdown", { "both" }, "client" }, { "getpeername", {}, "client" },
+      { "getsockname", {}, "client" }, { "getstats", {}, "client" },
+      { "setstats", { 1, 2, 3 }, "client" }, { "settimeout", { WAIT, "b" }, "client" },
+      { "gettimeout", {}, "client" }, { "setoption", { "keepalive", true }, "client" },
+      { "getoption", { "linger" }, "client" }, { "dirty", {}, "client" },
+      { "getfd", {}, "client" }, { "getfamily", {}, "client" }, { "close", {}, "client" },
+      { "receive", { 10 }, "udp" }, { "receivefrom", { 10 }, "udp" },
+      { "sendto", { "x", "127.0.0.1", udp_port }, "udp" },
+      { "setsockname", { "127.0.0.1", 0 }, "master" },
+      { "setpeername", { "127.0.0.1", udp_port }, "udp" },
+      { "send", { "x" }, "connected" }, { "setpeername", { "*" }, "connected" },
+      { "getpeername", {}, "connected" }, { "bind", { path }, "unix" },
+    }
+    for _, m in ipairs(methods) do
+      local name, valid, kind = m[1], m[2], m[3]
+      local sample, done = fresh[kind]()
+      local f = sample[name]
+      done()
+      fuzz(kind .. ":" .. name, closing(f), function()
+        local self, cleanup = fresh[kind]()
+        return { self, unpack(valid) }, #valid + 1, cleanup
+      end, function(pos, v)
+        return kind ~= "unix" and pos == 2 and (name == "bind" or name == "connect"
+          or name == "setsockname" or name == "setpeername") and off_host(v)
+          or (name == "sendto" and pos == 3 and off_host(v))
+      end)
+    end
+    target:close()
+    sender:close()
+    settle()
+  end)
 end)
