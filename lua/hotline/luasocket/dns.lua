@@ -1,10 +1,8 @@
 -- hotline.luasocket.dns: socket.dns (toip, tohostname, gethostname,
 -- getaddrinfo, getnameinfo).
 --
--- Forward lookups go through hotline.getaddrinfo from the public table,
--- so a resolver that does not block, once there, is used. Reverse lookups
--- are made in one place, reverse(): hotline.getnameinfo when hotline has
--- it, else the machine's hosts file (enough for loopback names).
+-- Lookups go through hotline.getaddrinfo and hotline.getnameinfo, which
+-- wait without blocking other tasks.
 -- SPDX-License-Identifier: MIT
 
 local hotline = require "hotline"
@@ -25,34 +23,12 @@ local function is_numeric(host)
   return host:match("^%d+%.%d+%.%d+%.%d+$") or host:find(":", 1, true)
 end
 
--- Names of ip from the hosts file: -> list (may be empty).
-local function hosts_names(ip)
-  local names = {}
-  local f = io.open("/etc/hosts", "r")
-  if not f then return names end
-  for line in f:lines() do
-    line = line:gsub("#.*", "")
-    local addr, rest = line:match("^%s*(%S+)%s+(.+)$")
-    if addr == ip then
-      for name in rest:gmatch("%S+") do names[#names + 1] = name end
-    end
-  end
-  f:close()
-  return names
-end
-
--- The one reverse lookup: ip -> canonical name, aliases | nil, err
+-- The one reverse lookup, hotline.getnameinfo (it waits as getaddrinfo
+-- does): ip -> canonical name, aliases | nil, "host not found"
 local function reverse(ip)
-  local getnameinfo = hotline.getnameinfo
-  if getnameinfo then
-    local name, err = getnameinfo(ip)
-    if type(name) == "table" then name = name.host or name[1] end
-    if not name then return nil, err and "host not found" end
-    return name, {}
-  end
-  local names = hosts_names(ip)
-  if not names[1] then return nil, "host not found" end
-  return table.remove(names, 1), names
+  local name = hotline.getnameinfo(ip)
+  if not name then return nil, "host not found" end
+  return name, {}
 end
 
 -- The addresses of name, IPv4 first, as LuaSocket's toip lists them.
