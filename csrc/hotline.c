@@ -10,6 +10,7 @@
 #include "hl_poll.h"
 #include "hl_process.h"
 #include "hl_socket.h"
+#include "hl_tls.h"
 #include "hl_wait.h"
 
 #if defined(__GNUC__)
@@ -48,6 +49,7 @@ HL_EXPORT int luaopen_hotline_core(lua_State *L) {
   hl_poll_open(L);
   hl_wait_open(L);
   hl_process_open(L);
+  hl_tls_open(L);
   lua_pop(L, 1);
   return 1;
 }

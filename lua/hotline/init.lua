@@ -10,6 +10,7 @@ local core = require "hotline.core"
 local loop = require "hotline.loop"
 local socket = require "hotline.socket"
 local server = require "hotline.server"
+local tls = require "hotline.tls"
 
 local hotline = {
   _VERSION = "hotline scm",
@@ -33,6 +34,8 @@ local hotline = {
   listen = socket.listen,
   connect = socket.connect,
   serve = server.serve,
+  -- TLS (hotline.tls): contexts; connect/serve take tls = ..., s:starttls
+  tls = { context = tls.context },
 }
 
 return hotline

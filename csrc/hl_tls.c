@@ -1,0 +1,562 @@
+/* hl_tls.c: TLS connections (see hl_tls.h): attaching an SSL to a socket,
+ * the handshake primitive, the reads and writes hl_io.c calls for a
+ * socket with TLS, close_notify, tlsinfo, and errors in OpenSSL's words.
+ * OpenSSL's error queue is cleared before each call, so what it holds
+ * after a failure is about that call.
+ * SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hl_error.h"
+#include "hl_tls.h"
+
+#ifndef HL_NO_TLS
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#ifdef MSG_NOSIGNAL
+#define HL_SEND_FLAGS MSG_NOSIGNAL   /* elsewhere SO_NOSIGPIPE is set */
+#else
+#define HL_SEND_FLAGS 0
+#endif
+
+typedef struct hl_tls {
+  SSL *ssl;
+  hl_tls_conf *conf;
+  const hl_ctx *ctx;      /* for the trace */
+  int fd;
+  int syserr;             /* errno of the BIO's last failed call, or 0 */
+  int fatal;              /* once the connection failed: its err, kept */
+  unsigned char eof;      /* the BIO read the end of the stream */
+  unsigned char verify;   /* the peer's certificate is checked */
+  char msg[192];          /* why, when fatal is HL_TLS_EFAIL */
+} hl_tls;
+
+/* The BIO: the SSL's way to the descriptor ---------------------------- */
+
+static BIO_METHOD *bio_method;
+static CRYPTO_ONCE bio_once = CRYPTO_ONCE_STATIC_INIT;
+
+static int bio_write(BIO *b, const char *p, int len) {
+  hl_tls *t = (hl_tls *)BIO_get_data(b);
+  double t0;
+  ssize_t n;
+  int err;
+  BIO_clear_retry_flags(b);
+  do {
+    t0 = hl_trace_start(t->ctx);
+    n = send(t->fd, p, (size_t)len, HL_SEND_FLAGS);
+    err = errno;
+    if (t0) hl_trace_end(t0, "send", t->fd, (long)n, hl_error_name(err),
+                         "%d, tls record", len);
+  } while (n < 0 && err == EINTR);
+  if (n < 0) {
+    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_write(b);
+    else t->syserr = err;
+    errno = err;
+    return -1;
+  }
+  return (int)n;
+}
+
+static int bio_read(BIO *b, char *p, int len) {
+  hl_tls *t = (hl_tls *)BIO_get_data(b);
+  double t0;
+  ssize_t n;
+  int err;
+  BIO_clear_retry_flags(b);
+  do {
+    t0 = hl_trace_start(t->ctx);
+    n = recv(t->fd, p, (size_t)len, 0);
+    err = errno;
+    if (t0) hl_trace_end(t0, "recv", t->fd, (long)n, hl_error_name(err),
+                         "%d, tls record", len);
+  } while (n < 0 && err == EINTR);
+  if (n < 0) {
+    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_read(b);
+    else t->syserr = err;
+    errno = err;
+    return -1;
+  }
+  if (n == 0) t->eof = 1;
+  return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  hl_tls *t = (hl_tls *)BIO_get_data(b);
+  (void)num;
+  (void)ptr;
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_EOF: return t != NULL && t->eof;
+    default: return 0;
+  }
+}
+
+static void bio_init(void) {
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                               "hotline socket");
+  if (m == NULL) return;
+  BIO_meth_set_write(m, bio_write);
+  BIO_meth_set_read(m, bio_read);
+  BIO_meth_set_ctrl(m, bio_ctrl);
+  bio_method = m;
+}
+
+/* Outcomes and errors ------------------------------------------------- */
+
+/* Keeps why the connection failed, in OpenSSL's words, in t->msg. */
+static void describe(hl_tls *t, const char *fallback) {
+  unsigned long e = ERR_peek_error();
+  const char *why = e ? ERR_reason_error_string(e) : NULL;
+  long v = SSL_get_verify_result(t->ssl);
+  if (e && ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+      v != X509_V_OK)
+    snprintf(t->msg, sizeof t->msg, "certificate verify failed: %s",
+             X509_verify_cert_error_string(v));
+  else
+    snprintf(t->msg, sizeof t->msg, "%s", why ? why : fallback);
+  ERR_clear_error();
+}
+
+static const char *ssl_error_name(int e) {
+  switch (e) {
+    case SSL_ERROR_WANT_READ: return "WANT_READ";
+    case SSL_ERROR_WANT_WRITE: return "WANT_WRITE";
+    case SSL_ERROR_ZERO_RETURN: return "ZERO_RETURN";
+    case SSL_ERROR_SYSCALL: return "SYSCALL";
+    case SSL_ERROR_SSL: return "SSL";
+    default: return "OTHER";
+  }
+}
+
+/* What an SSL call's result rc <= 0 means: EAGAIN (wants to read),
+ * HL_TLS_EWANTWRITE, 0 for the end of the stream when eof_ok (a reader:
+ * close_notify, or a peer that just closed), else a failure, which is
+ * kept in t->fatal so that every later call answers the same. */
+static int outcome(hl_tls *t, int rc, int eof_ok, const char *call,
+                   double t0) {
+  int e = SSL_get_error(t->ssl, rc), err;
+  if (t0) hl_trace_end(t0, call, t->fd, -1, ssl_error_name(e), NULL);
+  switch (e) {
+    case SSL_ERROR_WANT_READ: return EAGAIN;
+    case SSL_ERROR_WANT_WRITE: return HL_TLS_EWANTWRITE;
+    case SSL_ERROR_ZERO_RETURN:
+      if (eof_ok) return 0;
+      break;
+    case SSL_ERROR_SYSCALL:
+      if (t->syserr != 0) {
+        err = t->syserr;
+        ERR_clear_error();
+        return t->fatal = err;
+      }
+      if (eof_ok && t->eof) {
+        ERR_clear_error();
+        return 0;
+      }
+      break;
+    case SSL_ERROR_SSL:
+      if (eof_ok && ERR_GET_REASON(ERR_peek_error()) ==
+          SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        ERR_clear_error();
+        return 0;
+      }
+      break;
+    default: break;
+  }
+  describe(t, t->eof ? "unexpected eof while reading" : "tls failure");
+  return t->fatal = HL_TLS_EFAIL;
+}
+
+static void before_call(hl_tls *t) {
+  ERR_clear_error();
+  t->syserr = 0;
+}
+
+int hl_tls_pusherror(lua_State *L, hl_socket *s, int err) {
+  if (err == HL_TLS_EWANTWRITE) return hl_error_want(L, HL_WANTWRITE, s->timeout);
+  if (err == HL_TLS_EWANTREAD) return hl_error_want(L, HL_WANTREAD, s->timeout);
+  if (err == HL_TLS_EFAIL) return hl_error_pushmsg(L, s->tls->msg, "ETLS");
+  return hl_error_push(L, err);
+}
+
+/* Transfers ----------------------------------------------------------- */
+
+int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
+  hl_tls *t = s->tls;
+  size_t room, total = 0;
+  double t0;
+  char *p;
+  int n, err;
+  if (t->fatal) return t->fatal;
+  for (;;) {
+    p = hl_rbuf_reserve(&s->rbuf, HL_TLS_CHUNK, &room);
+    if (p == NULL) return ENOMEM;
+    if (room > INT_MAX) room = INT_MAX;
+    before_call(t);
+    t0 = hl_trace_start(ctx);
+    n = SSL_read(t->ssl, p, (int)room);
+    if (n > 0) {
+      if (t0) hl_trace_end(t0, "SSL_read", t->fd, n, NULL, "%lu",
+                           (unsigned long)room);
+      hl_rbuf_commit(s->rbuf, (size_t)n);
+      total += (size_t)n;
+      /* what OpenSSL decrypted stays invisible to the poller: take it */
+      if (total >= want && SSL_pending(t->ssl) == 0) {
+        s->flags &= ~HL_DRAINED;
+        return 0;
+      }
+      continue;
+    }
+    err = outcome(t, n, 1, "SSL_read", t0);
+    if (hl_rbuf_len(s->rbuf) == 0) hl_rbuf_free(&s->rbuf);
+    if (err == 0) {
+      s->flags |= HL_EOF;
+      return 0;
+    }
+    if (err == EAGAIN) {
+      /* the kernel had no more: the next read waits first */
+      if (total > 0) s->flags |= HL_DRAINED;
+      else s->flags &= ~HL_DRAINED;
+    }
+    /* bytes that came first are answered now; a failure comes back next */
+    return total > 0 ? 0 : err;
+  }
+}
+
+ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
+                     int n, size_t left, int *err) {
+  hl_tls *t = s->tls;
+  char buf[HL_TLS_CHUNK];
+  const char *p = (const char *)iov[0].iov_base;
+  size_t len = iov[0].iov_len, sent = 0, chunk;
+  double t0;
+  int i, rc;
+  if (t->fatal) {
+    *err = t->fatal;
+    return -1;
+  }
+  if (n > 1 && len < sizeof buf) {   /* small pieces: one record */
+    for (i = 0, len = 0; i < n && len < sizeof buf; i++) {
+      chunk = iov[i].iov_len < sizeof buf - len ? iov[i].iov_len
+                                                : sizeof buf - len;
+      memcpy(buf + len, iov[i].iov_base, chunk);
+      len += chunk;
+    }
+    p = buf;
+  }
+  (void)left;
+  while (sent < len) {
+    chunk = len - sent > INT_MAX ? INT_MAX : len - sent;
+    before_call(t);
+    t0 = hl_trace_start(ctx);
+    rc = SSL_write(t->ssl, p + sent, (int)chunk);
+    if (rc <= 0) {
+      *err = outcome(t, rc, 0, "SSL_write", t0);
+      if (*err == EAGAIN) *err = HL_TLS_EWANTREAD;
+      else if (*err == HL_TLS_EWANTWRITE) *err = EAGAIN;
+      break;
+    }
+    if (t0) hl_trace_end(t0, "SSL_write", t->fd, rc, NULL, "%lu",
+                         (unsigned long)chunk);
+    sent += (size_t)rc;
+  }
+  return sent > 0 ? (ssize_t)sent : -1;
+}
+
+void hl_tls_free(hl_socket *s, int notify) {
+  hl_tls *t = s->tls;
+  double t0;
+  int rc;
+  s->tls = NULL;
+  if (notify && !t->fatal && SSL_is_init_finished(t->ssl)) {
+    before_call(t);
+    t0 = hl_trace_start(t->ctx);
+    rc = SSL_shutdown(t->ssl);   /* once: close_notify if it fits now */
+    if (t0) hl_trace_end(t0, "SSL_shutdown", t->fd, rc, "", NULL);
+    ERR_clear_error();
+  }
+  SSL_free(t->ssl);
+  hl_tls_release(t->conf);
+  free(t);
+}
+
+/* Set-up and handshake ------------------------------------------------ */
+
+static void trace_info(const SSL *ssl, int where, int ret) {
+  hl_tls *t = (hl_tls *)SSL_get_app_data(ssl);
+  double t0 = hl_trace_start(t->ctx);
+  if (!t0) return;
+  if (where & SSL_CB_ALERT)
+    hl_trace_end(t0, "tls", t->fd, 0, NULL, "alert %s: %s %s",
+                 (where & SSL_CB_READ) ? "received" : "sent",
+                 SSL_alert_type_string_long(ret),
+                 SSL_alert_desc_string_long(ret));
+  else if (where & SSL_CB_HANDSHAKE_DONE)
+    hl_trace_end(t0, "tls", t->fd, 0, NULL, "handshake done: %s, %s",
+                 SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+  else if (where & SSL_CB_LOOP)
+    hl_trace_end(t0, "tls", t->fd, 0, NULL, "%s", SSL_state_string_long(ssl));
+}
+
+/* Checks the peer's name (or address) and sends SNI for a name. */
+static int set_peer_name(hl_tls *t, const char *name) {
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, name, addr) == 1 ||
+      inet_pton(AF_INET6, name, addr) == 1)
+    return !t->verify ||
+           X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name);
+  if (!SSL_set_tlsext_host_name(t->ssl, name)) return 0;
+  return !t->verify || SSL_set1_host(t->ssl, name);
+}
+
+/* hotline.core.tls_wrap(sock, ctx, server [, host]) -> true |
+ * nil, msg, "ETLS". Gives a connected socket TLS from context ctx, as the
+ * accepting side when server is true; host is the name dialled (the
+ * context's servername comes first). The handshake is the next step. */
+static int lib_wrap(lua_State *L) {
+  const hl_ctx *ctx = hl_ctx_get(L);
+  hl_socket *s = hl_socket_checkopen(L, 1);
+  hl_tls_conf *conf = hl_tls_checkconf(L, 2);
+  int server = lua_toboolean(L, 3), mode;
+  const char *host = luaL_optstring(L, 4, NULL), *name;
+  hl_tls *t;
+  luaL_argcheck(L, s->socktype == SOCK_STREAM, 1, "TLS needs a stream socket");
+  luaL_argcheck(L, s->tls == NULL, 1, "the socket already uses TLS");
+  if (hl_rbuf_len(s->rbuf) > 0)
+    return hl_error_pushmsg(L, "plaintext bytes arrived before the TLS "
+                            "handshake", "ETLS");
+  CRYPTO_THREAD_run_once(&bio_once, bio_init);
+  if (bio_method == NULL) return luaL_error(L, "not enough memory");
+  t = (hl_tls *)calloc(1, sizeof *t);
+  if (t == NULL) return luaL_error(L, "not enough memory");
+  ERR_clear_error();
+  t->ssl = SSL_new(conf->ssl_ctx);
+  if (t->ssl == NULL) {
+    free(t);
+    return hl_tls_pushqueue(L, "cannot make a connection");
+  }
+  t->conf = conf;
+  conf->refs++;
+  t->ctx = ctx;
+  t->fd = s->fd;
+  t->verify = conf->verify < 0 ? !server : conf->verify != 0;
+  s->tls = t;   /* from here hl_tls_free cleans up */
+  {
+    BIO *bio = BIO_new(bio_method);
+    if (bio == NULL) {
+      hl_tls_free(s, 0);
+      return hl_tls_pushqueue(L, "cannot make a connection");
+    }
+    BIO_set_data(bio, t);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(t->ssl, bio, bio);
+  }
+  SSL_set_app_data(t->ssl, t);
+  SSL_set_info_callback(t->ssl, trace_info);
+  mode = !t->verify ? SSL_VERIFY_NONE
+         : server ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                  : SSL_VERIFY_PEER;
+  SSL_set_verify(t->ssl, mode, NULL);
+  name = conf->servername ? conf->servername : host;
+  if (server) {
+    SSL_set_accept_state(t->ssl);
+  } else {
+    if (name != NULL && !set_peer_name(t, name)) {
+      hl_tls_free(s, 0);
+      return hl_tls_pushqueue(L, "bad server name");
+    }
+    SSL_set_connect_state(t->ssl);
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* hotline.core.tls_handshake(sock) primitive -> true | nil, "wantread" |
+ * nil, "wantwrite" | nil, msg, "ETLS" | nil, msg, code */
+static int lib_handshake(lua_State *L) {
+  const hl_ctx *ctx = hl_ctx_get(L);
+  hl_socket *s = hl_socket_checkopen(L, 1);
+  hl_tls *t = s->tls;
+  double t0;
+  int rc, err;
+  luaL_argcheck(L, t != NULL, 1, "the socket does not use TLS");
+  if (t->fatal) return hl_tls_pusherror(L, s, t->fatal);
+  before_call(t);
+  t0 = hl_trace_start(ctx);
+  rc = SSL_do_handshake(t->ssl);
+  if (rc == 1) {
+    if (t0) hl_trace_end(t0, "SSL_do_handshake", t->fd, 1, NULL, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  err = outcome(t, rc, 0, "SSL_do_handshake", t0);
+  if (err == EAGAIN) return hl_error_want(L, HL_WANTREAD, s->timeout);
+  if (err == 0 || (err > 0 && t->eof)) {   /* the peer left mid-handshake */
+    snprintf(t->msg, sizeof t->msg, "%s", "unexpected eof while reading");
+    err = t->fatal = HL_TLS_EFAIL;
+  }
+  return hl_tls_pusherror(L, s, err);
+}
+
+/* Certificate details for tlsinfo ------------------------------------- */
+
+static void push_name(lua_State *L, X509_NAME *name) {
+  BIO *mem = BIO_new(BIO_s_mem());
+  char *p;
+  long len;
+  if (mem == NULL || X509_NAME_print_ex(mem, name, 0, XN_FLAG_RFC2253) < 0) {
+    lua_pushnil(L);
+  } else {
+    len = BIO_get_mem_data(mem, &p);
+    lua_pushlstring(L, p, (size_t)len);
+  }
+  BIO_free(mem);
+}
+
+static void push_time(lua_State *L, const ASN1_TIME *when) {
+  struct tm tm;
+  if (!ASN1_TIME_to_tm(when, &tm)) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_pushfstring(L, "%d-%s%d-%s%dT%s%d:%s%d:%s%dZ", tm.tm_year + 1900,
+                  tm.tm_mon < 9 ? "0" : "", tm.tm_mon + 1,
+                  tm.tm_mday < 10 ? "0" : "", tm.tm_mday,
+                  tm.tm_hour < 10 ? "0" : "", tm.tm_hour,
+                  tm.tm_min < 10 ? "0" : "", tm.tm_min,
+                  tm.tm_sec < 10 ? "0" : "", tm.tm_sec);
+}
+
+/* The subject alternative names: DNS names and IP addresses as text. */
+static void push_san(lua_State *L, X509 *cert) {
+  GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
+                                          NULL);
+  char text[64];
+  int i, n = 0, len;
+  lua_newtable(L);
+  for (i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+    GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+    if (g->type == GEN_DNS) {
+      lua_pushlstring(L, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                      (size_t)ASN1_STRING_length(g->d.dNSName));
+    } else if (g->type == GEN_IPADD) {
+      len = ASN1_STRING_length(g->d.iPAddress);
+      if (!inet_ntop(len == 4 ? AF_INET : AF_INET6,
+                     ASN1_STRING_get0_data(g->d.iPAddress), text, sizeof text))
+        continue;
+      lua_pushstring(L, text);
+    } else {
+      continue;
+    }
+    lua_rawseti(L, -2, ++n);
+  }
+  GENERAL_NAMES_free(names);
+}
+
+/* s:tlsinfo() -> nil on a plaintext socket, else { version, cipher,
+ * alpn, servername, verified, peer = { subject, issuer, not_after, san } } */
+static int sock_tlsinfo(lua_State *L) {
+  hl_socket *s = hl_socket_checkopen(L, 1);
+  hl_tls *t = s->tls;
+  const unsigned char *alpn;
+  unsigned alpn_len;
+  const char *sni;
+  X509 *peer;
+  if (t == NULL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, SSL_get_version(t->ssl));
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, SSL_get_cipher_name(t->ssl));
+  lua_setfield(L, -2, "cipher");
+  SSL_get0_alpn_selected(t->ssl, &alpn, &alpn_len);
+  if (alpn_len > 0) {
+    lua_pushlstring(L, (const char *)alpn, alpn_len);
+    lua_setfield(L, -2, "alpn");
+  }
+  sni = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+  if (sni != NULL) {
+    lua_pushstring(L, sni);
+    lua_setfield(L, -2, "servername");
+  }
+  peer = SSL_get1_peer_certificate(t->ssl);
+  lua_pushboolean(L, t->verify && peer != NULL &&
+                     SSL_get_verify_result(t->ssl) == X509_V_OK);
+  lua_setfield(L, -2, "verified");
+  if (peer != NULL) {
+    lua_createtable(L, 0, 4);
+    push_name(L, X509_get_subject_name(peer));
+    lua_setfield(L, -2, "subject");
+    push_name(L, X509_get_issuer_name(peer));
+    lua_setfield(L, -2, "issuer");
+    push_time(L, X509_get0_notAfter(peer));
+    lua_setfield(L, -2, "not_after");
+    push_san(L, peer);
+    lua_setfield(L, -2, "san");
+    lua_setfield(L, -2, "peer");
+    X509_free(peer);
+  }
+  return 1;
+}
+
+static const luaL_Reg tls_funcs[] = {
+  {"tls_wrap", lib_wrap},
+  {"tls_handshake", lib_handshake},
+  {NULL, NULL}
+};
+
+void hl_tls_open(lua_State *L) {
+  hl_register(L, tls_funcs);
+  hl_tls_context_open(L);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -3, "tls");
+}
+
+#else   /* built without OpenSSL: no socket ever has TLS */
+
+int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
+  (void)ctx, (void)s, (void)want;
+  return ENOTSUP;
+}
+
+ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
+                     int n, size_t left, int *err) {
+  (void)ctx, (void)s, (void)iov, (void)n, (void)left;
+  *err = ENOTSUP;
+  return -1;
+}
+
+int hl_tls_pusherror(lua_State *L, hl_socket *s, int err) {
+  (void)s;
+  return hl_error_push(L, err);
+}
+
+void hl_tls_free(hl_socket *s, int notify) {
+  (void)notify;
+  s->tls = NULL;
+}
+
+static int sock_tlsinfo(lua_State *L) {
+  hl_socket_checkopen(L, 1);
+  lua_pushnil(L);
+  return 1;
+}
+
+void hl_tls_open(lua_State *L) {
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -3, "tls");
+}
+#endif
+
+const luaL_Reg hl_tls_methods[] = {
+  {"tlsinfo", sock_tlsinfo},
+  {NULL, NULL}
+};
