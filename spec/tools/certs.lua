@@ -8,6 +8,9 @@
 --   client, client_key     a client certificate ("hotline client")
 --   rogue, rogue_key   localhost, self-signed (an unknown CA)
 --   dir                the directory; certs.remove(t) deletes it
+-- certs.pair(client_tls, server_tls) handshakes a loopback pair in tasks.
+local hotline = require "hotline"
+
 local certs = {}
 
 local function run(command)
@@ -58,6 +61,30 @@ end
 
 function certs.remove(t)
   if t and t.dir and t.dir:match("^/tmp/") then os.execute("rm -rf '" .. t.dir .. "'") end
+end
+
+-- A TCP pair on 127.0.0.1 with TLS: the client dials "localhost" with
+-- hotline.connect{tls = client_tls}, the server side does
+-- starttls(server_tls). -> client, server (nil where that side failed),
+-- the client's err, code, the server's err, code. Timeouts of 5 s.
+function certs.pair(client_tls, server_tls, host)
+  local listener = assert(hotline.listen("127.0.0.1", 0))
+  local _, port = listener:getsockname()
+  local c, s, cerr, ccode, serr, scode
+  hotline.spawn(function()
+    local a = assert(listener:accept())
+    a:settimeout(5)
+    local ok
+    ok, serr, scode = a:starttls(server_tls)
+    if ok then s = a else a:close() end
+  end)
+  hotline.spawn(function()
+    c, cerr, ccode = hotline.connect(host or "localhost", port, { tls = client_tls, timeout = 5 })
+  end)
+  hotline.run()
+  listener:close()
+  if c then c:settimeout(5) end
+  return c, s, cerr, ccode, serr, scode
 end
 
 return certs
