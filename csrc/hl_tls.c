@@ -14,6 +14,8 @@
 
 #ifndef HL_NO_TLS
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <openssl/err.h>
@@ -206,8 +208,9 @@ int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
                            (unsigned long)room);
       hl_rbuf_commit(s->rbuf, (size_t)n);
       total += (size_t)n;
-      /* what OpenSSL decrypted stays invisible to the poller: take it */
-      if (total >= want && SSL_pending(t->ssl) == 0) {
+      /* what OpenSSL holds (read ahead or decrypted) is invisible to
+       * the poller: take it all before answering */
+      if (total >= want && !SSL_has_pending(t->ssl)) {
         s->flags &= ~HL_DRAINED;
         return 0;
       }
@@ -328,6 +331,12 @@ static int lib_wrap(lua_State *L) {
   hl_tls *t;
   luaL_argcheck(L, s->socktype == SOCK_STREAM, 1, "TLS needs a stream socket");
   luaL_argcheck(L, s->tls == NULL, 1, "the socket already uses TLS");
+  if (s->family != AF_UNIX) {
+    /* records go out whole, one send each: Nagle would hold the second
+     * of two small ones (session tickets, a reply) for a delayed ACK */
+    int on = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
   if (hl_rbuf_len(s->rbuf) > 0)
     return hl_error_pushmsg(L, "plaintext bytes arrived before the TLS "
                             "handshake", "ETLS");
@@ -392,6 +401,9 @@ static int lib_handshake(lua_State *L) {
   rc = SSL_do_handshake(t->ssl);
   if (rc == 1) {
     if (t0) hl_trace_end(t0, "SSL_do_handshake", t->fd, 1, NULL, NULL);
+    /* records read ahead with the last flight go to the buffer, where
+     * the poller sees them (a failure here comes back at the next read) */
+    if (SSL_has_pending(t->ssl)) (void)hl_tls_fill(ctx, s, 1);
     lua_pushboolean(L, 1);
     return 1;
   }

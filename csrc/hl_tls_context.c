@@ -215,6 +215,9 @@ static int lib_context(lua_State *L) {
   SSL_CTX_set_min_proto_version(conf->ssl_ctx, min);
   SSL_CTX_set_mode(conf->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* one recv for many records, not two per record; hl_tls_fill then
+   * empties what was read ahead before it answers */
+  SSL_CTX_set_read_ahead(conf->ssl_ctx, 1);
   failed = load(L, conf);
   if (failed != NULL) {
     unsigned long e = ERR_peek_last_error();
