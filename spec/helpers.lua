@@ -74,12 +74,17 @@ function helpers.has_ipv6()
   return ok == true
 end
 
--- How many descriptors this process has open (Linux: /proc).
+-- How many descriptors this process has open (Linux: /proc). Through a
+-- file, not io.popen: the pipe's write end is open in this process until
+-- popen has started the child, which may count it or not.
 function helpers.count_fds()
   local dir = "/proc/" .. core.getpid() .. "/fd"
-  local p = io.popen("ls " .. dir .. " 2>/dev/null | wc -l")
-  local n = tonumber(p:read("*a"))
-  p:close()
+  local out = os.tmpname()
+  os.execute("ls " .. dir .. " 2>/dev/null | wc -l >" .. out)
+  local f = io.open(out)
+  local n = tonumber(f:read("*a"))
+  f:close()
+  os.remove(out)
   return n
 end
 
