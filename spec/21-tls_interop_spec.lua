@@ -10,6 +10,10 @@ local function has(command)
     or os.execute("command -v " .. command .. " >/dev/null 2>&1") == 0
 end
 
+-- The peers run without the EAGAIN mock's LD_PRELOAD (make check-eagain
+-- tests hotline, not them).
+local PEER = "env -u LD_PRELOAD "
+
 -- A port free a moment ago, for servers that cannot report theirs.
 local function free_port()
   local l = assert(hotline.listen("127.0.0.1", 0))
@@ -52,7 +56,7 @@ describe("TLS interop", function()
     it("talks to openssl s_server", function()
       local port = free_port()
       local pid = helpers.start(string.format(
-        "openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -rev -quiet", port, c.cert, c.key))
+        PEER .. "openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -rev -quiet", port, c.cert, c.key))
       assert.is_true(wait_listening(port))
       local s, err = hotline.connect("localhost", port, { tls = { cafile = c.ca }, timeout = 5 })
       assert(s, err)
@@ -82,7 +86,7 @@ with ctx.wrap_socket(conn, server_side=True) as s:
     f.flush()
 ]])
       local out = os.tmpname()
-      local pid = helpers.start(string.format("timeout 20 python3 %s %s %s", script, c.cert,
+      local pid = helpers.start(string.format(PEER .. "timeout 20 python3 %s %s %s", script, c.cert,
         c.key), { stdout = out })
       local port = helpers.eventually(function() return tonumber(helpers.slurp(out)) end)
       assert(port, "the python server did not start")
@@ -115,7 +119,7 @@ with ctx.wrap_socket(conn, server_side=True) as s:
     end)
 
     it("answers openssl s_client", function()
-      local reply = run(string.format("printf 'ping\\nbye\\n' | timeout 10 openssl s_client "
+      local reply = run(string.format("printf 'ping\\nbye\\n' | " .. PEER .. "timeout 10 openssl s_client "
         .. "-connect 127.0.0.1:%d -CAfile %s -servername localhost -verify_return_error "
         .. "-quiet -ign_eof 2>/dev/null", port, c.ca))
       assert.equal("PING\nBYE\n", reply)
@@ -134,20 +138,20 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as raw:
             data += s.recv(100)
         print(data.decode().strip(), s.version(), s.selected_alpn_protocol())
 ]])
-      local reply = run(string.format("timeout 10 python3 %s %s %d 2>&1", script, c.ca, port))
+      local reply = run(string.format(PEER .. "timeout 10 python3 %s %s %d 2>&1", script, c.ca, port))
       os.remove(script)
       assert.matches("^FROM PYTHON TLSv1%.3 http/1%.1\n$", reply)
     end)
 
     it("serves curl --cacert a small HTTP reply", function()
       if not has("curl") then return pending("no curl") end
-      local reply = run(string.format("timeout 10 curl -sS --cacert %s https://localhost:%d/ 2>&1",
+      local reply = run(string.format(PEER .. "timeout 10 curl -sS --cacert %s https://localhost:%d/ 2>&1",
         c.ca, port))
       assert.equal("hello from hotline over TLS\n", reply)
     end)
 
     it("is refused by curl without the CA", function()
-      local reply = run(string.format("timeout 10 curl -sS https://localhost:%d/ 2>&1; echo rc=$?",
+      local reply = run(string.format(PEER .. "timeout 10 curl -sS https://localhost:%d/ 2>&1; echo rc=$?",
         port))
       assert.matches("rc=60", reply)
     end)
