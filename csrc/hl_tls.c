@@ -41,8 +41,6 @@ typedef struct hl_tls {
 
 /* The BIO: the SSL's way to the descriptor ---------------------------- */
 
-static BIO_METHOD *bio_method;
-static CRYPTO_ONCE bio_once = CRYPTO_ONCE_STATIC_INIT;
 
 static int bio_write(BIO *b, const char *p, int len) {
   hl_tls *t = (hl_tls *)BIO_get_data(b);
@@ -100,14 +98,28 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
   }
 }
 
-static void bio_init(void) {
+/* The BIO_METHOD lives in a userdata of each Lua state that loads the
+ * module, freed by its finalizer: no process-wide allocation, and made
+ * before any socket, it is finalized after them at lua_close. */
+typedef struct hl_tls_bio {
+  BIO_METHOD *method;
+} hl_tls_bio;
+
+static int bio__gc(lua_State *L) {
+  hl_tls_bio *b = (hl_tls_bio *)lua_touserdata(L, 1);
+  BIO_meth_free(b->method);
+  b->method = NULL;
+  return 0;
+}
+
+static BIO_METHOD *bio_new_method(void) {
   BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
                                "hotline socket");
-  if (m == NULL) return;
+  if (m == NULL) return NULL;
   BIO_meth_set_write(m, bio_write);
   BIO_meth_set_read(m, bio_read);
   BIO_meth_set_ctrl(m, bio_ctrl);
-  bio_method = m;
+  return m;
 }
 
 /* Outcomes and errors ------------------------------------------------- */
@@ -340,8 +352,7 @@ static int lib_wrap(lua_State *L) {
   if (hl_rbuf_len(s->rbuf) > 0)
     return hl_error_pushmsg(L, "plaintext bytes arrived before the TLS "
                             "handshake", "ETLS");
-  CRYPTO_THREAD_run_once(&bio_once, bio_init);
-  if (bio_method == NULL) return luaL_error(L, "not enough memory");
+  if (ctx->tls_bio == NULL) return luaL_error(L, "not enough memory");
   t = (hl_tls *)calloc(1, sizeof *t);
   if (t == NULL) return luaL_error(L, "not enough memory");
   ERR_clear_error();
@@ -357,7 +368,7 @@ static int lib_wrap(lua_State *L) {
   t->verify = conf->verify < 0 ? !server : conf->verify != 0;
   s->tls = t;   /* from here hl_tls_free cleans up */
   {
-    BIO *bio = BIO_new(bio_method);
+    BIO *bio = BIO_new((BIO_METHOD *)ctx->tls_bio);
     if (bio == NULL) {
       hl_tls_free(s, 0);
       return hl_tls_pushqueue(L, "cannot make a connection");
@@ -526,6 +537,16 @@ static const luaL_Reg tls_funcs[] = {
 };
 
 void hl_tls_open(lua_State *L) {
+  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
+  hl_tls_bio *b = (hl_tls_bio *)hl_newuserdata(L, sizeof *b);
+  b->method = NULL;
+  lua_newtable(L);
+  lua_pushcfunction(L, bio__gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  b->method = bio_new_method();
+  ctx->tls_bio = b->method;
+  luaL_ref(L, LUA_REGISTRYINDEX);   /* alive as long as the state */
   hl_register(L, tls_funcs);
   hl_tls_context_open(L);
   lua_pushboolean(L, 1);

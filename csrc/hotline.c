@@ -41,6 +41,7 @@ HL_EXPORT int luaopen_hotline_core(lua_State *L) {
   lua_newtable(L);
   ctx = (hl_ctx *)hl_newuserdata(L, sizeof *ctx);
   ctx->trace = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
+  ctx->tls_bio = NULL;
   hl_register(L, core_funcs);
   hl_error_open(L, -2);
   hl_addr_open(L);
