@@ -56,7 +56,8 @@ describe("TLS interop", function()
     it("talks to openssl s_server", function()
       local port = free_port()
       local pid = helpers.start(string.format(
-        PEER .. "openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -rev -quiet", port, c.cert, c.key))
+        PEER .. "openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -rev -quiet", port,
+        c.cert, c.key))
       assert.is_true(wait_listening(port))
       local s, err = hotline.connect("localhost", port, { tls = { cafile = c.ca }, timeout = 5 })
       assert(s, err)
@@ -119,7 +120,8 @@ with ctx.wrap_socket(conn, server_side=True) as s:
     end)
 
     it("answers openssl s_client", function()
-      local reply = run(string.format("printf 'ping\\nbye\\n' | " .. PEER .. "timeout 10 openssl s_client "
+      local reply = run(string.format("printf 'ping\\nbye\\n' | " .. PEER
+        .. "timeout 10 openssl s_client "
         .. "-connect 127.0.0.1:%d -CAfile %s -servername localhost -verify_return_error "
         .. "-quiet -ign_eof 2>/dev/null", port, c.ca))
       assert.equal("PING\nBYE\n", reply)
@@ -138,21 +140,22 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as raw:
             data += s.recv(100)
         print(data.decode().strip(), s.version(), s.selected_alpn_protocol())
 ]])
-      local reply = run(string.format(PEER .. "timeout 10 python3 %s %s %d 2>&1", script, c.ca, port))
+      local reply = run(string.format(PEER .. "timeout 10 python3 %s %s %d 2>&1", script, c.ca,
+        port))
       os.remove(script)
       assert.matches("^FROM PYTHON TLSv1%.3 http/1%.1\n$", reply)
     end)
 
     it("serves curl --cacert a small HTTP reply", function()
       if not has("curl") then return pending("no curl") end
-      local reply = run(string.format(PEER .. "timeout 10 curl -sS --cacert %s https://localhost:%d/ 2>&1",
-        c.ca, port))
+      local reply = run(string.format(PEER
+        .. "timeout 10 curl -sS --cacert %s https://localhost:%d/ 2>&1", c.ca, port))
       assert.equal("hello from hotline over TLS\n", reply)
     end)
 
     it("is refused by curl without the CA", function()
-      local reply = run(string.format(PEER .. "timeout 10 curl -sS https://localhost:%d/ 2>&1; echo rc=$?",
-        port))
+      local reply = run(string.format(PEER
+        .. "timeout 10 curl -sS https://localhost:%d/ 2>&1; echo rc=$?", port))
       assert.matches("rc=60", reply)
     end)
   end)

@@ -368,7 +368,8 @@ describe("every public function with wrong arguments", function()
     fuzz("hotline.connect opts.tls", function(v)
       return hotline.connect("127.0.0.1", port, { tls = v, timeout = WAIT })
     end, function() return { { cafile = c.ca } }, 1 end)
-    fuzz("socket:starttls", function(self, ...) return core.metatable.__index.starttls(self, ...) end,
+    fuzz("socket:starttls",
+      function(self, ...) return core.metatable.__index.starttls(self, ...) end,
       function()
         local a, b = helpers.tcp_pair()
         a:settimeout(WAIT)

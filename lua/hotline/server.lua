@@ -144,7 +144,8 @@ function server.serve(opts)
     if not ctx then return nil, err, code end
     local copy = {}
     for k, v in pairs(opts) do copy[k] = v end
-    copy.tls, opts = ctx, copy
+    copy.tls = ctx
+    opts = copy
   end
   if opts.workers and opts.workers ~= 0 then
     return require("hotline.workers").serve(opts, serve_here)

@@ -4,7 +4,6 @@
 -- through hotline's BIO, which uses MSG_NOSIGNAL: prints each failure's
 -- code and "survived"; a SIGPIPE would have killed the process first.
 package.path = "spec/tools/?.lua;" .. package.path
-local hotline = require "hotline"
 local core = require "hotline.core"
 local certs = require "certs"
 
