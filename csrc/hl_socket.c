@@ -284,8 +284,12 @@ static int sock_shutdown(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   hl_socket *s = hl_socket_checkopen(L, 1);
   int how = hl_checkoption(L, 2, "both", shutdown_names);
-  double t0 = hl_trace_start(ctx);
-  int rc = shutdown(s->fd, shutdown_codes[how]), err = errno;
+  double t0;
+  int rc, err;
+  if (s->tls != NULL && how != 0) hl_tls_notify(s);   /* TLS's goodbye first */
+  t0 = hl_trace_start(ctx);
+  rc = shutdown(s->fd, shutdown_codes[how]);
+  err = errno;
   if (t0) hl_trace_end(t0, "shutdown", s->fd, rc, hl_error_name(err), "%s",
                        shutdown_names[how]);
   if (rc < 0) return hl_error_push(L, err);

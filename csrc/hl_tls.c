@@ -284,18 +284,24 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
   return sent > 0 ? (ssize_t)sent : -1;
 }
 
-void hl_tls_free(hl_socket *s, int notify) {
+void hl_tls_notify(hl_socket *s) {
   hl_tls *t = s->tls;
   double t0;
   int rc;
+  if (t->fatal || !SSL_is_init_finished(t->ssl) ||
+      (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+    return;
+  before_call(t);
+  t0 = hl_trace_start(t->ctx);
+  rc = SSL_shutdown(t->ssl);   /* once: close_notify if it fits now */
+  if (t0) hl_trace_end(t0, "SSL_shutdown", t->fd, rc, "", NULL);
+  ERR_clear_error();
+}
+
+void hl_tls_free(hl_socket *s, int notify) {
+  hl_tls *t = s->tls;
+  if (notify) hl_tls_notify(s);
   s->tls = NULL;
-  if (notify && !t->fatal && SSL_is_init_finished(t->ssl)) {
-    before_call(t);
-    t0 = hl_trace_start(t->ctx);
-    rc = SSL_shutdown(t->ssl);   /* once: close_notify if it fits now */
-    if (t0) hl_trace_end(t0, "SSL_shutdown", t->fd, rc, "", NULL);
-    ERR_clear_error();
-  }
   SSL_free(t->ssl);
   hl_tls_release(t->conf);
   free(t);
@@ -570,6 +576,10 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
 int hl_tls_pusherror(lua_State *L, hl_socket *s, int err) {
   (void)s;
   return hl_error_push(L, err);
+}
+
+void hl_tls_notify(hl_socket *s) {
+  (void)s;
 }
 
 void hl_tls_free(hl_socket *s, int notify) {

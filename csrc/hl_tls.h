@@ -68,6 +68,10 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
  * else nil, msg, code for the errno (plain sockets come here too). */
 int hl_tls_pusherror(lua_State *L, hl_socket *s, int err);
 
+/* Sends close_notify if the connection is healthy, the handshake done and
+ * none was sent yet, with one try that never waits (shutdown and close). */
+void hl_tls_notify(hl_socket *s);
+
 /* Frees the socket's TLS state; notify sends close_notify first if the
  * connection is healthy and the kernel takes it at once (never waits). */
 void hl_tls_free(hl_socket *s, int notify);
