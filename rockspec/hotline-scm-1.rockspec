@@ -19,6 +19,11 @@ hotline.serve runs every accepted connection in its own task.
 dependencies = {
    "lua >= 5.1",
 }
+-- TLS on OpenSSL 3 (Debian libssl-dev); c-ares for name resolution
+external_dependencies = {
+   OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
+   CARES = { header = "ares.h", library = "cares" },
+}
 build = {
    type = "builtin",
    modules = {
@@ -28,8 +33,11 @@ build = {
             "csrc/hl_option.c", "csrc/hl_poll.c", "csrc/hl_poll_epoll.c",
             "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
             "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
+            "csrc/hl_tls.c", "csrc/hl_tls_context.c",
          },
-         incdirs = { "csrc" },
+         incdirs = { "csrc", "$(OPENSSL_INCDIR)", "$(CARES_INCDIR)" },
+         libdirs = { "$(OPENSSL_LIBDIR)", "$(CARES_LIBDIR)" },
+         libraries = { "ssl", "crypto", "cares" },
          defines = { "_GNU_SOURCE" },
       },
       ["hotline"] = "lua/hotline/init.lua",
@@ -37,6 +45,7 @@ build = {
       ["hotline.socket"] = "lua/hotline/socket.lua",
       ["hotline.server"] = "lua/hotline/server.lua",
       ["hotline.workers"] = "lua/hotline/workers.lua",
+      ["hotline.tls"] = "lua/hotline/tls.lua",
       ["hotline.demo.government"] = "lua/hotline/demo/government.lua",
       ["hotline.demo.entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
       ["hotline.demo.narrator"] = "lua/hotline/demo/narrator.lua",
