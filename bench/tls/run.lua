@@ -71,7 +71,9 @@ local lines = { "| scenario | server | rate | server CPU | rate ×C | CPU ×C |"
 for _, scen in ipairs(SCENARIOS) do
   local c_rate, c_cpu
   for _, row in ipairs(ROWS) do
-    if not row.module or select(2, sh("lua5.4 -e 'require\"" .. row.module .. "\"' 2>/dev/null")) then
+    local loads = not row.module
+      or select(2, sh("lua5.4 -e 'require\"" .. row.module .. "\"' 2>/dev/null"))
+    if loads then
       local rates, cpus = {}, {}
       for _ = 1, opts.reps do
         local r, c = measure(row, scen)
