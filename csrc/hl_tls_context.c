@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include "hl_error.h"
 #include "hl_tls.h"
@@ -151,6 +152,27 @@ static void check_options(lua_State *L, hl_tls_conf *conf, int *min) {
   (void)opt_string(L, "ciphers");
 }
 
+/* The system's trust store: its file and hashed directory (or those named
+ * by SSL_CERT_FILE / SSL_CERT_DIR). Not SSL_CTX_set_default_verify_paths:
+ * in OpenSSL 3 it adds a store loader that reads the whole directory at
+ * every lookup, that is at every handshake. */
+static int default_paths(SSL_CTX *c) {
+  const char *file = getenv(X509_get_default_cert_file_env());
+  const char *dir = getenv(X509_get_default_cert_dir_env());
+  X509_STORE *store = SSL_CTX_get_cert_store(c);
+  X509_LOOKUP *lookup;
+  if (file == NULL) file = X509_get_default_cert_file();
+  if (dir == NULL) dir = X509_get_default_cert_dir();
+  lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  if (lookup == NULL) return 0;
+  X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM);   /* may be absent */
+  lookup = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+  if (lookup == NULL) return 0;
+  X509_LOOKUP_add_dir(lookup, dir, X509_FILETYPE_PEM);
+  ERR_clear_error();
+  return 1;
+}
+
 /* Loads trust anchors, identity and ciphers; returns NULL or the name of
  * what failed (OpenSSL's queue has the reason). */
 static const char *load(lua_State *L, hl_tls_conf *conf) {
@@ -164,7 +186,7 @@ static const char *load(lua_State *L, hl_tls_conf *conf) {
       STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cafile);
       if (names) SSL_CTX_set_client_CA_list(c, names);
     }
-  } else if (!SSL_CTX_set_default_verify_paths(c)) {
+  } else if (!default_paths(c)) {
     return "trust store";
   }
   if (cert || key) {
@@ -213,8 +235,10 @@ static int lib_context(lua_State *L) {
   conf->ssl_ctx = SSL_CTX_new(TLS_method());
   if (conf->ssl_ctx == NULL) return hl_tls_pushqueue(L, "cannot make a context");
   SSL_CTX_set_min_proto_version(conf->ssl_ctx, min);
+  /* (no auto chain: the chain is what the cert file holds, not one
+   * looked up in the trust store at every handshake) */
   SSL_CTX_set_mode(conf->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
   /* one recv for many records, not two per record; hl_tls_fill then
    * empties what was read ahead before it answers */
   SSL_CTX_set_read_ahead(conf->ssl_ctx, 1);

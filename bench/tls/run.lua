@@ -43,8 +43,8 @@ local pin = sh("command -v taskset") ~= "" and function(cpu) return "taskset -c 
 
 local function measure(row, scen)
   local out = os.tmpname()
-  local pid = tonumber(sh(string.format("%s%s 0 %s %s >%s 2>&1 & echo $!", pin(0), row.cmd,
-    cert, key, out)))
+  local pid = tonumber((sh(string.format("%s%s 0 %s %s >%s 2>&1 & echo $!", pin(0), row.cmd,
+    cert, key, out))))
   local port
   for _ = 1, 200 do
     local f = io.open(out)
