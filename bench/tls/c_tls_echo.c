@@ -24,6 +24,7 @@ typedef struct conn {
   int fd;
   SSL *ssl;
   int handshaken;
+  uint32_t events;          /* what epoll watches now */
   size_t off, len;          /* bytes of buf still to write back */
   unsigned char buf[BUF];
 } conn;
@@ -32,6 +33,8 @@ static int ep;
 
 static void set_events(conn *c, uint32_t ev) {
   struct epoll_event e;
+  if (c->events == ev) return;   /* no system call when nothing changes */
+  c->events = ev;
   e.events = ev;
   e.data.ptr = c;
   epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
@@ -119,6 +122,7 @@ int main(int argc, char **argv) {
           c = calloc(1, sizeof *c);
           c->fd = fd;
           setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          c->events = EPOLLIN;
           c->ssl = SSL_new(ctx);
           SSL_set_fd(c->ssl, fd);
           SSL_set_accept_state(c->ssl);
