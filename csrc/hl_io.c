@@ -412,6 +412,7 @@ static int sock_recvfrom(lua_State *L) {
   ssize_t n;
   double t0;
   int err;
+  luaL_argcheck(L, s->tls == NULL, 1, "recvfrom would bypass TLS");
   if (want > sizeof buf) want = sizeof buf;
   do {
     from.len = sizeof from.ss;
@@ -442,6 +443,7 @@ static int sock_sendto(lua_State *L) {
   ssize_t sent;
   double t0;
   int err;
+  luaL_argcheck(L, s->tls == NULL, 1, "sendto would bypass TLS");
   if (hl_addr_check(L, ctx, 3, s->family, s->socktype, 0, &to) != 0) return 3;
   do {
     t0 = hl_trace_start(ctx);
