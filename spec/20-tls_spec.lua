@@ -41,6 +41,11 @@ describe("TLS", function()
       assert.equal("", b:read("a"))
     end)
 
+    it("refuses recvfrom and sendto, which would bypass TLS", function()
+      assert.has_error(function() a:recvfrom() end)
+      assert.has_error(function() a:sendto("x", "127.0.0.1", 9) end)
+    end)
+
     it("says tls in tostring and reports the session in tlsinfo", function()
       assert.matches("stream tls, fd", tostring(a))
       local info = a:tlsinfo()
