@@ -36,6 +36,7 @@ typedef struct hl_tls {
   int fatal;              /* once the connection failed: its err, kept */
   unsigned char eof;      /* the BIO read the end of the stream */
   unsigned char verify;   /* the peer's certificate is checked */
+  char name[256];         /* a client's server name, or "" */
   char msg[192];          /* why, when fatal is HL_TLS_EFAIL */
 } hl_tls;
 
@@ -325,6 +326,17 @@ static void trace_info(const SSL *ssl, int where, int ret) {
     hl_trace_end(t0, "tls", t->fd, 0, NULL, "%s", SSL_state_string_long(ssl));
 }
 
+int hl_tls_keep_session(SSL *ssl, SSL_SESSION *session) {
+  hl_tls *t = (hl_tls *)SSL_get_app_data(ssl);
+  hl_tls_conf *conf;
+  if (t == NULL || SSL_is_server(ssl) || t->name[0] == '\0') return 0;
+  conf = t->conf;
+  SSL_SESSION_free(conf->session);
+  conf->session = session;   /* the reference is ours now */
+  strcpy(conf->session_name, t->name);
+  return 1;
+}
+
 /* Checks the peer's name (or address) and sends SNI for a name. */
 static int set_peer_name(hl_tls *t, const char *name) {
   unsigned char addr[16];
@@ -390,6 +402,7 @@ static int lib_wrap(lua_State *L) {
                   : SSL_VERIFY_PEER;
   SSL_set_verify(t->ssl, mode, NULL);
   name = conf->servername ? conf->servername : host;
+  if (name != NULL && strlen(name) < sizeof t->name) strcpy(t->name, name);
   if (server) {
     SSL_set_accept_state(t->ssl);
   } else {
@@ -397,6 +410,10 @@ static int lib_wrap(lua_State *L) {
       hl_tls_free(s, 0);
       return hl_tls_pushqueue(L, "bad server name");
     }
+    if (name != NULL && conf->session != NULL &&
+        strcmp(conf->session_name, name) == 0 &&
+        SSL_SESSION_is_resumable(conf->session))
+      SSL_set_session(t->ssl, conf->session);   /* an abbreviated handshake */
     SSL_set_connect_state(t->ssl);
   }
   lua_pushboolean(L, 1);
@@ -520,6 +537,8 @@ static int sock_tlsinfo(lua_State *L) {
   lua_pushboolean(L, t->verify && peer != NULL &&
                      SSL_get_verify_result(t->ssl) == X509_V_OK);
   lua_setfield(L, -2, "verified");
+  lua_pushboolean(L, SSL_session_reused(t->ssl));
+  lua_setfield(L, -2, "resumed");
   if (peer != NULL) {
     lua_createtable(L, 0, 4);
     push_name(L, X509_get_subject_name(peer));

@@ -42,7 +42,13 @@ typedef struct hl_tls_conf {
   char *servername;          /* or NULL: the host dialled */
   unsigned alpn_len;
   unsigned char alpn[256];   /* protocol list in wire format */
+  SSL_SESSION *session;      /* a client's last session, to resume, */
+  char session_name[256];    /* with the server name it was for */
 } hl_tls_conf;
+
+/* OpenSSL's new-session callback: a client keeps the session in its
+ * context, with the server name, for the next connection to resume. */
+int hl_tls_keep_session(SSL *ssl, SSL_SESSION *session);
 
 /* The context at idx (raises unless it is one) */
 hl_tls_conf *hl_tls_checkconf(lua_State *L, int idx);

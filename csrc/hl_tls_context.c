@@ -36,6 +36,7 @@ hl_tls_conf *hl_tls_checkconf(lua_State *L, int idx) {
 
 void hl_tls_release(hl_tls_conf *conf) {
   if (conf == NULL || --conf->refs > 0) return;
+  SSL_SESSION_free(conf->session);
   SSL_CTX_free(conf->ssl_ctx);
   free(conf->servername);
   free(conf);
@@ -242,6 +243,10 @@ static int lib_context(lua_State *L) {
   /* one recv for many records, not two per record; hl_tls_fill then
    * empties what was read ahead before it answers */
   SSL_CTX_set_read_ahead(conf->ssl_ctx, 1);
+  /* clients keep their last session (hl_tls.c) to resume the next */
+  SSL_CTX_set_session_cache_mode(conf->ssl_ctx, SSL_SESS_CACHE_BOTH |
+                                 SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(conf->ssl_ctx, hl_tls_keep_session);
   failed = load(L, conf);
   if (failed != NULL) {
     unsigned long e = ERR_peek_last_error();

@@ -245,6 +245,26 @@ describe("TLS", function()
       end
     end)
 
+    it("resumes the last session of a client context for the same name", function()
+      local ctx = assert(hotline.tls.context({ cafile = c.ca }))
+      local sctx = assert(hotline.tls.context(server_opts()))
+      local resumed = {}
+      for i = 1, 3 do
+        local a, b = certs.pair(ctx, sctx, i == 3 and "127.0.0.1" or "localhost")
+        a:write("x\n")
+        assert.equal("x", b:read("l"))   -- (the ticket arrives with the data)
+        b:write("y\n")
+        assert.equal("y", a:read("l"))
+        resumed[i] = a:tlsinfo().resumed
+        assert.is_true(a:tlsinfo().verified)
+        a:close()
+        b:close()
+      end
+      -- the first is a full handshake, the second resumes it, the third is
+      -- for another name: full again
+      assert.same({ false, true, false }, resumed)
+    end)
+
     it("fails with ETLS for files it cannot use", function()
       local ctx, err, code = hotline.tls.context({ cert = c.dir .. "/missing.pem" })
       assert.is_nil(ctx)
