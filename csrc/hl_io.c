@@ -396,7 +396,8 @@ static int sock_send(lua_State *L) {
   iov.iov_len = len;
   sent = send_pieces(ctx, s, &iov, 1, len, &err);
   if (sent < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE, s->timeout) : hl_tls_pusherror(L, s, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE, s->timeout)
+                         : hl_tls_pusherror(L, s, err);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
 }

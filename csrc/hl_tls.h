@@ -46,6 +46,20 @@ typedef struct hl_tls_conf {
   char session_name[256];    /* with the server name it was for */
 } hl_tls_conf;
 
+/* A connection's TLS state, hl_socket.tls */
+typedef struct hl_tls {
+  SSL *ssl;
+  hl_tls_conf *conf;
+  const hl_ctx *ctx;      /* for the trace */
+  int fd;
+  int syserr;             /* errno of the BIO's last failed call, or 0 */
+  int fatal;              /* once the connection failed: its err, kept */
+  unsigned char eof;      /* the BIO read the end of the stream */
+  unsigned char verify;   /* the peer's certificate is checked */
+  char name[256];         /* a client's server name, or "" */
+  char msg[192];          /* why, when fatal is HL_TLS_EFAIL */
+} hl_tls;
+
 /* OpenSSL's new-session callback: a client keeps the session in its
  * context, with the server name, for the next connection to resume. */
 int hl_tls_keep_session(SSL *ssl, SSL_SESSION *session);

@@ -178,7 +178,8 @@ static int default_paths(SSL_CTX *c) {
  * what failed (OpenSSL's queue has the reason). */
 static const char *load(lua_State *L, hl_tls_conf *conf) {
   SSL_CTX *c = conf->ssl_ctx;
-  const char *cafile = opt_string(L, "cafile"), *capath = opt_string(L, "capath");
+  const char *cafile = opt_string(L, "cafile");
+  const char *capath = opt_string(L, "capath");
   const char *cert = opt_string(L, "cert"), *key = opt_string(L, "key");
   const char *ciphers = opt_string(L, "ciphers");
   if (cafile || capath) {
@@ -234,12 +235,14 @@ static int lib_context(lua_State *L) {
     return luaL_error(L, "not enough memory");
   ERR_clear_error();
   conf->ssl_ctx = SSL_CTX_new(TLS_method());
-  if (conf->ssl_ctx == NULL) return hl_tls_pushqueue(L, "cannot make a context");
+  if (conf->ssl_ctx == NULL)
+    return hl_tls_pushqueue(L, "cannot make a context");
   SSL_CTX_set_min_proto_version(conf->ssl_ctx, min);
   /* (no auto chain: the chain is what the cert file holds, not one
    * looked up in the trust store at every handshake) */
   SSL_CTX_set_mode(conf->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
+                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                   SSL_MODE_NO_AUTO_CHAIN);
   /* one recv for many records, not two per record; hl_tls_fill then
    * empties what was read ahead before it answers */
   SSL_CTX_set_read_ahead(conf->ssl_ctx, 1);
