@@ -362,7 +362,10 @@ describe("every public function with wrong arguments", function()
     for _, field in ipairs({ "cafile", "capath", "verify", "servername", "alpn", "cert",
         "key", "ciphers", "min_version", "handshake_timeout", "server" }) do
       fuzz("hotline.tls.context opts." .. field, function(v)
-        return hotline.tls.context({ [field] = v, cert = field == "key" and c.cert or nil })
+        -- (a cafile of one certificate: the system's bundle is slow to parse)
+        local ca = (field ~= "cafile" and field ~= "capath") and c.ca or nil
+        return hotline.tls.context({ [field] = v, cafile = ca,
+          cert = field == "key" and c.cert or nil })
       end, function() return { 0 }, 1 end)
     end
     fuzz("hotline.connect opts.tls", function(v)
