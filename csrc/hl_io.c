@@ -220,21 +220,6 @@ static int sock_read(lua_State *L) {
   return i;
 }
 
-/* recv over TLS: through the buffer, which takes all OpenSSL decrypted. */
-static int tls_recv(lua_State *L, const hl_ctx *ctx, hl_socket *s,
-                    size_t want) {
-  size_t have;
-  int err = hl_tls_fill(ctx, s, 1);
-  if (err == EAGAIN) return hl_error_want(L, HL_WANTREAD, s->timeout);
-  if (err != 0) return hl_tls_pusherror(L, s, err);
-  have = hl_rbuf_len(s->rbuf);
-  if (have == 0) return hl_error_closed(L);
-  if (want > have) want = have;
-  lua_pushlstring(L, hl_rbuf_bytes(s->rbuf), want);
-  hl_rbuf_consume(&s->rbuf, want);
-  return 1;
-}
-
 /* s:recv([n]) primitive -> up to n bytes (default and most 65536) as soon
  * as any are there, buffered bytes first | nil, "closed" |
  * nil, "wantread" | nil, msg, code. */
@@ -258,11 +243,12 @@ static int sock_recv(lua_State *L) {
     return 1;
   }
   if (known_drained(s)) return hl_error_want(L, HL_WANTREAD, s->timeout);
-  if (s->tls != NULL) return tls_recv(L, ctx, s, want);
   if (want > sizeof buf) want = sizeof buf;
-  n = traced_recv(ctx, s, buf, want, &err);
+  n = s->tls == NULL ? traced_recv(ctx, s, buf, want, &err)
+                     : hl_tls_recv(ctx, s, buf, want, &err);
   if (n < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD, s->timeout) : hl_error_push(L, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD, s->timeout)
+                         : hl_tls_pusherror(L, s, err);
   if (n == 0 && s->socktype == SOCK_STREAM) return hl_error_closed(L);
   lua_pushlstring(L, buf, (size_t)n);
   return 1;

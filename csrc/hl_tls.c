@@ -73,6 +73,7 @@ static int bio_read(BIO *b, char *p, int len) {
     return -1;
   }
   if (n == 0) t->eof = 1;
+  t->drained = n < len;
   return (int)n;
 }
 
@@ -233,6 +234,40 @@ int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
     /* bytes that came first are answered now; a failure comes back next */
     return total > 0 ? 0 : err;
   }
+}
+
+ssize_t hl_tls_recv(const hl_ctx *ctx, hl_socket *s, char *p, size_t len,
+                    int *err) {
+  hl_tls *t = s->tls;
+  double t0;
+  int n;
+  if (t->fatal) {
+    *err = t->fatal;
+    return -1;
+  }
+  before_call(t);
+  t->drained = 0;
+  t0 = hl_trace_start(ctx);
+  n = SSL_read(t->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+  if (n > 0) {
+    if (t0) hl_trace_end(t0, "SSL_read", t->fd, n, NULL, "%lu",
+                         (unsigned long)len);
+    if (SSL_has_pending(t->ssl)) {   /* where the poller can see it */
+      (void)hl_tls_fill(ctx, s, 1);
+    } else if (t->drained) {
+      s->flags |= HL_DRAINED;        /* as a short recv: wait first */
+    } else {
+      s->flags &= ~HL_DRAINED;
+    }
+    return n;
+  }
+  *err = outcome(t, n, 1, "SSL_read", t0);
+  if (*err == 0) {
+    s->flags |= HL_EOF;
+    return 0;
+  }
+  if (*err == EAGAIN) s->flags &= ~HL_DRAINED;
+  return -1;
 }
 
 ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
@@ -468,6 +503,13 @@ void hl_tls_open(lua_State *L) {
 int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
   (void)ctx, (void)s, (void)want;
   return ENOTSUP;
+}
+
+ssize_t hl_tls_recv(const hl_ctx *ctx, hl_socket *s, char *p, size_t len,
+                    int *err) {
+  (void)ctx, (void)s, (void)p, (void)len;
+  *err = ENOTSUP;
+  return -1;
 }
 
 ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,

@@ -55,6 +55,7 @@ typedef struct hl_tls {
   int syserr;             /* errno of the BIO's last failed call, or 0 */
   int fatal;              /* once the connection failed: its err, kept */
   unsigned char eof;      /* the BIO read the end of the stream */
+  unsigned char drained;  /* the BIO's last recv was short: kernel empty */
   unsigned char verify;   /* the peer's certificate is checked */
   char name[256];         /* a client's server name, or "" */
   char msg[192];          /* why, when fatal is HL_TLS_EFAIL */
@@ -76,6 +77,12 @@ void hl_tls_context_open(lua_State *L);
  * there, and everything OpenSSL already decrypted (which the poller
  * cannot see). Returns 0 when bytes or the end arrived, else an err. */
 int hl_tls_fill(const hl_ctx *ctx, hl_socket *s, size_t want);
+
+/* One SSL_read into p, for recv: no buffer is allocated unless OpenSSL
+ * still holds bytes after it (they go to s->rbuf). Returns the bytes, 0
+ * at the end of the stream, or -1 and *err. */
+ssize_t hl_tls_recv(const hl_ctx *ctx, hl_socket *s, char *p, size_t len,
+                    int *err);
 
 /* Encrypts and sends n pieces holding left bytes (at most HL_TLS_CHUNK of
  * them gathered per record). Returns the bytes taken, or -1 and *err. A
