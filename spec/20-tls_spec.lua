@@ -120,6 +120,20 @@ describe("TLS", function()
     assert.same({ nil, "closed" }, done)
   end)
 
+  it("bounds connect and handshake together by opts.timeout", function()
+    local listener = assert(hotline.listen("127.0.0.1", 0))   -- never answers
+    local _, port = listener:getsockname()
+    local t0 = hotline.now()
+    local s, err, code = hotline.connect("127.0.0.1", port,
+      { tls = { cafile = c.ca }, timeout = 0.2 })
+    local took = hotline.now() - t0
+    listener:close()
+    assert.is_nil(s)
+    assert.equal("timeout", err)
+    assert.equal("ETIMEDOUT", code)
+    assert.is_true(took >= 0.2 and took < 2, "took " .. took)
+  end)
+
   describe("verification", function()
     local function failing(client_tls, server_tls, host)
       local a, b, err, code = certs.pair(client_tls, server_tls or server_opts(), host)
