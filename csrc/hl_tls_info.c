@@ -52,7 +52,8 @@ static void push_san(lua_State *L, X509 *cert) {
                       (size_t)ASN1_STRING_length(g->d.dNSName));
     } else if (g->type == GEN_IPADD) {
       len = ASN1_STRING_length(g->d.iPAddress);
-      if (!inet_ntop(len == 4 ? AF_INET : AF_INET6,
+      if ((len != 4 && len != 16) ||   /* (a peer's DER may say 8) */
+          !inet_ntop(len == 4 ? AF_INET : AF_INET6,
                      ASN1_STRING_get0_data(g->d.iPAddress), text, sizeof text))
         continue;
       lua_pushstring(L, text);
