@@ -270,6 +270,22 @@ ssize_t hl_tls_recv(const hl_ctx *ctx, hl_socket *s, char *p, size_t len,
   return -1;
 }
 
+/* Keeps the first bytes of a write OpenSSL took into a record it could
+ * not send yet (one record: HL_TLS_CHUNK at most). */
+static void keep_pending(hl_tls *t, const char *p, size_t len) {
+  if (len > HL_TLS_CHUNK) len = HL_TLS_CHUNK;
+  if (t->pend == NULL) t->pend = (char *)malloc(HL_TLS_CHUNK);
+  if (t->pend == NULL) return;   /* (no memory: unchecked, as before) */
+  memcpy(t->pend, p, len);
+  t->pend_len = len;
+}
+
+static void forget_pending(hl_tls *t) {
+  free(t->pend);
+  t->pend = NULL;
+  t->pend_len = 0;
+}
+
 ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
                      int n, size_t left, int *err) {
   hl_tls *t = s->tls;
@@ -292,6 +308,13 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
     p = buf;
   }
   (void)left;
+  if (t->pend != NULL &&
+      (len < t->pend_len || memcmp(p, t->pend, t->pend_len) != 0)) {
+    snprintf(t->msg, sizeof t->msg, "%s", "a TLS write that waited must "
+             "resume with the same bytes");
+    *err = HL_TLS_EFAIL;
+    return -1;
+  }
   while (sent < len) {
     chunk = len - sent > INT_MAX ? INT_MAX : len - sent;
     before_call(t);
@@ -301,8 +324,11 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
       *err = outcome(t, rc, 0, "SSL_write", t0);
       if (*err == EAGAIN) *err = HL_TLS_EWANTREAD;
       else if (*err == HL_TLS_EWANTWRITE) *err = EAGAIN;
+      if (*err == EAGAIN || *err == HL_TLS_EWANTREAD)
+        keep_pending(t, p + sent, chunk);
       break;
     }
+    if (t->pend != NULL) forget_pending(t);
     if (t0) hl_trace_end(t0, "SSL_write", t->fd, rc, NULL, "%lu",
                          (unsigned long)chunk);
     sent += (size_t)rc;
@@ -330,6 +356,7 @@ void hl_tls_free(hl_socket *s, int notify) {
   s->tls = NULL;
   SSL_free(t->ssl);
   hl_tls_release(t->conf);
+  free(t->pend);
   free(t);
 }
 

@@ -57,6 +57,8 @@ typedef struct hl_tls {
   unsigned char eof;      /* the BIO read the end of the stream */
   unsigned char drained;  /* the BIO's last recv was short: kernel empty */
   unsigned char verify;   /* the peer's certificate is checked */
+  char *pend;             /* a write OpenSSL holds half sent: its first */
+  size_t pend_len;        /* bytes, which the next write must repeat */
   char name[256];         /* a client's server name, or "" */
   char msg[192];          /* why, when fatal is HL_TLS_EFAIL */
 } hl_tls;
@@ -86,7 +88,9 @@ ssize_t hl_tls_recv(const hl_ctx *ctx, hl_socket *s, char *p, size_t len,
 
 /* Encrypts and sends n pieces holding left bytes (at most HL_TLS_CHUNK of
  * them gathered per record). Returns the bytes taken, or -1 and *err. A
- * send that answered wantwrite must be repeated with the same bytes. */
+ * send that answered wantwrite must be repeated with the same bytes: other
+ * bytes are refused (HL_TLS_EFAIL), as OpenSSL would send the old record
+ * and count it as the new bytes. */
 ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
                      int n, size_t left, int *err);
 
