@@ -458,6 +458,11 @@ static int lib_wrap(lua_State *L) {
   if (server) {
     SSL_set_accept_state(t->ssl);
   } else {
+    if (name == NULL && t->verify) {   /* a chain alone names no one */
+      hl_tls_free(s, 0);
+      return hl_error_pushmsg(L, "no server name to check (give servername, "
+                              "or verify = false)", "ETLS");
+    }
     if (name != NULL && !set_peer_name(t, name)) {
       hl_tls_free(s, 0);
       return hl_tls_pushqueue(L, "bad server name");
