@@ -205,6 +205,15 @@ describe("TLS", function()
       b:close()
     end)
 
+    it("refuses a client certificate from another CA", function()
+      local a, b, _, _, serr, scode = certs.pair(
+        { cafile = c.ca, cert = c.rogue, key = c.rogue_key }, mutual)
+      if a then a:close() end
+      assert.is_nil(b)
+      assert.equal("ETLS", scode)
+      assert.matches("^certificate verify failed", serr)
+    end)
+
     it("refuses a client without one", function()
       local a, b, err, code, serr, scode = certs.pair({ cafile = c.ca }, mutual)
       assert.is_nil(b)
