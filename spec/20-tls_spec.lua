@@ -73,6 +73,18 @@ describe("TLS", function()
       assert.is_true(got == body)
     end)
 
+    it("leaves no decrypted bytes inside OpenSSL for recv or a long line", function()
+      -- what OpenSSL holds is invisible to the poller: a next call that
+      -- waited on it would time out
+      assert(a:write(string.rep("r", 100), "\n", string.rep("x", 20), "\nok\n"))
+      b:settimeout(0.2)
+      assert.equal(string.rep("r", 10), b:recv(10))
+      assert.equal(string.rep("r", 90) .. "\n", b:recv(91))
+      assert(b:setoption("maxline", 8))
+      assert.same({ nil, "line too long", "EMSGSIZE" }, { b:read("l") })
+      assert.equal(string.rep("x", 20) .. "\nok\n", b:recv(1000))
+    end)
+
     it("keeps the bytes of a read that timed out", function()
       a:write("partial line")
       b:settimeout(0.05)
@@ -161,6 +173,7 @@ describe("TLS", function()
     it("checks an address against the certificate's IP names", function()
       local a, b = certs.pair({ cafile = c.ca }, server_opts(), "127.0.0.1")
       assert.is_true(a:tlsinfo().verified)
+      assert.is_nil(b:tlsinfo().servername)   -- no SNI for an address
       a:close()
       b:close()
       assert.equal("certificate verify failed: IP address mismatch",
