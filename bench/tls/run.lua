@@ -1,7 +1,7 @@
 -- bench/tls/run.lua: the TLS rows (make bench-tls): echo servers on
--- OpenSSL 3 in C (the ceiling), hotline.serve{tls=} and LuaSec on
--- LuaSocket, driven by bench/bin/tlsload, each measurement with a fresh
--- server pinned to CPU 0 and the client on CPU 1. cqueues' TLS needs
+-- OpenSSL 3 in C (the ceiling), hotline.serve{tls=}, LuaSec on LuaSocket
+-- and cqueues with luaossl, driven by bench/bin/tlsload, each measurement
+-- with a fresh server pinned to CPU 0 and the client on CPU 1. cqueues' TLS needs
 -- luaossl (Debian lua-luaossl): its row runs only where that loads.
 --   lua5.4 bench/tls/run.lua [--reps N] [--seconds S] [--out FILE]
 -- Prints a table of medians and ratios to C and writes it to --out.
@@ -32,6 +32,8 @@ local ROWS = {
     cmd = lua_env .. "lua5.4 " .. SERVERS .. "/hotline_tls_echo.lua" },
   { id = "luasec", name = "LuaSec on LuaSocket",
     cmd = "lua5.4 " .. SERVERS .. "/luasec_tls_echo.lua", module = "ssl" },
+  { id = "cqueues", name = "cqueues + luaossl",
+    cmd = "lua5.4 " .. SERVERS .. "/cqueues_tls_echo.lua", module = "openssl.ssl.context" },
 }
 local SCENARIOS = {
   { id = "bulk", title = "bulk (64 KiB echoed, AES-GCM)", unit = "MiB/s", cpu = "µs/MiB" },
@@ -63,7 +65,7 @@ end
 
 local function median(t)
   table.sort(t)
-  return t[(#t + 1) // 2]
+  return t[math.floor((#t + 1) / 2)]
 end
 
 local lines = { "| scenario | server | rate | server CPU | rate ×C | CPU ×C |",
