@@ -58,6 +58,7 @@ describe("TLS interop", function()
       local pid = helpers.start(string.format(
         PEER .. "openssl s_server -accept 127.0.0.1:%d -cert %s -key %s -rev -quiet", port,
         c.cert, c.key))
+      finally(function() helpers.stop(pid) end)   -- (also when an assert fails)
       assert.is_true(wait_listening(port))
       local s, err = hotline.connect("localhost", port, { tls = { cafile = c.ca }, timeout = 5 })
       assert(s, err)
@@ -66,7 +67,6 @@ describe("TLS interop", function()
       assert.equal("olleh", s:read("l"))
       assert.is_true(s:tlsinfo().verified)
       s:close()
-      helpers.stop(pid)
     end)
 
     it("talks to a Python ssl server", function()
@@ -89,6 +89,11 @@ with ctx.wrap_socket(conn, server_side=True) as s:
       local out = os.tmpname()
       local pid = helpers.start(string.format(PEER .. "timeout 20 python3 %s %s %s", script, c.cert,
         c.key), { stdout = out })
+      finally(function()
+        helpers.stop(pid)
+        os.remove(script)
+        os.remove(out)
+      end)
       local port = helpers.eventually(function() return tonumber(helpers.slurp(out)) end)
       assert(port, "the python server did not start")
       local s = assert(hotline.connect("localhost", port,
@@ -99,9 +104,6 @@ with ctx.wrap_socket(conn, server_side=True) as s:
       assert.equal("echo/1", s:read("l"))
       assert.equal("echo/1", s:tlsinfo().alpn)
       s:close()
-      helpers.stop(pid)
-      os.remove(script)
-      os.remove(out)
     end)
   end)
 
