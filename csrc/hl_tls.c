@@ -1,6 +1,7 @@
 /* hl_tls.c: TLS connections (see hl_tls.h): attaching an SSL to a socket,
  * the handshake primitive, the reads and writes hl_io.c calls for a
- * socket with TLS, close_notify, tlsinfo, and errors in OpenSSL's words.
+ * socket with TLS, close_notify, and errors in OpenSSL's words (the BIO
+ * is in hl_tls_bio.c, tlsinfo in hl_tls_info.c).
  * OpenSSL's error queue is cleared before each call, so what it holds
  * after a failure is about that call.
  * SPDX-License-Identifier: MIT */
@@ -20,97 +21,6 @@
 #include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
-
-#ifdef MSG_NOSIGNAL
-#define HL_SEND_FLAGS MSG_NOSIGNAL   /* elsewhere SO_NOSIGPIPE is set */
-#else
-#define HL_SEND_FLAGS 0
-#endif
-
-
-/* The BIO: the SSL's way to the descriptor ---------------------------- */
-
-
-static int bio_write(BIO *b, const char *p, int len) {
-  hl_tls *t = (hl_tls *)BIO_get_data(b);
-  double t0;
-  ssize_t n;
-  int err;
-  BIO_clear_retry_flags(b);
-  do {
-    t0 = hl_trace_start(t->ctx);
-    n = send(t->fd, p, (size_t)len, HL_SEND_FLAGS);
-    err = errno;
-    if (t0) hl_trace_end(t0, "send", t->fd, (long)n, hl_error_name(err),
-                         "%d, tls record", len);
-  } while (n < 0 && err == EINTR);
-  if (n < 0) {
-    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_write(b);
-    else t->syserr = err;
-    errno = err;
-    return -1;
-  }
-  return (int)n;
-}
-
-static int bio_read(BIO *b, char *p, int len) {
-  hl_tls *t = (hl_tls *)BIO_get_data(b);
-  double t0;
-  ssize_t n;
-  int err;
-  BIO_clear_retry_flags(b);
-  do {
-    t0 = hl_trace_start(t->ctx);
-    n = recv(t->fd, p, (size_t)len, 0);
-    err = errno;
-    if (t0) hl_trace_end(t0, "recv", t->fd, (long)n, hl_error_name(err),
-                         "%d, tls record", len);
-  } while (n < 0 && err == EINTR);
-  if (n < 0) {
-    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_read(b);
-    else t->syserr = err;
-    errno = err;
-    return -1;
-  }
-  if (n == 0) t->eof = 1;
-  t->drained = n < len;
-  return (int)n;
-}
-
-static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
-  hl_tls *t = (hl_tls *)BIO_get_data(b);
-  (void)num;
-  (void)ptr;
-  switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;
-    case BIO_CTRL_EOF: return t != NULL && t->eof;
-    default: return 0;
-  }
-}
-
-/* The BIO_METHOD lives in a userdata of each Lua state that loads the
- * module, freed by its finalizer: no process-wide allocation, and made
- * before any socket, it is finalized after them at lua_close. */
-typedef struct hl_tls_bio {
-  BIO_METHOD *method;
-} hl_tls_bio;
-
-static int bio__gc(lua_State *L) {
-  hl_tls_bio *b = (hl_tls_bio *)lua_touserdata(L, 1);
-  BIO_meth_free(b->method);
-  b->method = NULL;
-  return 0;
-}
-
-static BIO_METHOD *bio_new_method(void) {
-  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-                               "hotline socket");
-  if (m == NULL) return NULL;
-  BIO_meth_set_write(m, bio_write);
-  BIO_meth_set_read(m, bio_read);
-  BIO_meth_set_ctrl(m, bio_ctrl);
-  return m;
-}
 
 /* Outcomes and errors ------------------------------------------------- */
 
@@ -514,16 +424,7 @@ static const luaL_Reg tls_funcs[] = {
 };
 
 void hl_tls_open(lua_State *L) {
-  hl_ctx *ctx = (hl_ctx *)lua_touserdata(L, -1);
-  hl_tls_bio *b = (hl_tls_bio *)hl_newuserdata(L, sizeof *b);
-  b->method = NULL;
-  lua_newtable(L);
-  lua_pushcfunction(L, bio__gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  b->method = bio_new_method();
-  ctx->tls_bio = b->method;
-  luaL_ref(L, LUA_REGISTRYINDEX);   /* alive as long as the state */
+  hl_tls_bio_open(L, (hl_ctx *)lua_touserdata(L, -1));
   hl_register(L, tls_funcs);
   hl_tls_context_open(L);
   lua_pushboolean(L, 1);

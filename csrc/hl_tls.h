@@ -73,6 +73,8 @@ void hl_tls_release(hl_tls_conf *conf);
 /* Pushes nil, msg, "ETLS" with the reason OpenSSL queued, or fallback */
 int hl_tls_pushqueue(lua_State *L, const char *fallback);
 void hl_tls_context_open(lua_State *L);
+/* Makes the BIO_METHOD of this Lua state (hl_tls_bio.c) */
+void hl_tls_bio_open(lua_State *L, hl_ctx *ctx);
 #endif
 
 /* Reads decrypted bytes into s->rbuf, want bytes at least if they are

@@ -33,7 +33,7 @@ build = {
             "csrc/hl_option.c", "csrc/hl_poll.c", "csrc/hl_poll_epoll.c",
             "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
             "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
-            "csrc/hl_tls.c", "csrc/hl_tls_context.c", "csrc/hl_tls_info.c",
+            "csrc/hl_tls.c", "csrc/hl_tls_bio.c", "csrc/hl_tls_context.c", "csrc/hl_tls_info.c",
          },
          incdirs = { "csrc", "$(OPENSSL_INCDIR)", "$(CARES_INCDIR)" },
          libdirs = { "$(OPENSSL_LIBDIR)", "$(CARES_LIBDIR)" },
