@@ -232,6 +232,9 @@ ssize_t hl_tls_sendv(const hl_ctx *ctx, hl_socket *s, const struct iovec *iov,
     rc = SSL_write(t->ssl, p + sent, (int)chunk);
     if (rc <= 0) {
       *err = outcome(t, rc, 0, "SSL_write", t0);
+      /* the kernel refused to send (EPIPE...): bytes that came before
+       * can still be read, so that is no fate for the reads */
+      if (*err > 0 && *err != EAGAIN) t->fatal = 0;
       if (*err == EAGAIN) *err = HL_TLS_EWANTREAD;
       else if (*err == HL_TLS_EWANTWRITE) *err = EAGAIN;
       if (*err == EAGAIN || *err == HL_TLS_EWANTREAD)
