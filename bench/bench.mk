@@ -71,3 +71,17 @@ bench-tasks: bench/bin/c_chat bench-build-hotline
 bench-names: bench-bins
 	@$(MAKE) --no-print-directory LUA=$(BENCH_LUA) build
 	sh bench/names.sh $(BENCH_LUA)
+
+# TLS rows (bench/tls/run.lua): C on OpenSSL, hotline serve{tls=}, LuaSec.
+bench/bin/tlsload: bench/tls/tlsload.c
+	@mkdir -p bench/bin
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/tls/tlsload.c -lssl -lcrypto
+
+bench/bin/c_tls_echo: bench/tls/c_tls_echo.c
+	@mkdir -p bench/bin
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ bench/tls/c_tls_echo.c -lssl -lcrypto
+
+.PHONY: bench-tls
+bench-tls: bench/bin/tlsload bench/bin/c_tls_echo
+	@$(MAKE) --no-print-directory LUA=lua5.4 build
+	@$(BENCH_LUA) bench/tls/run.lua $(BENCH_ARGS)

@@ -14,6 +14,7 @@
 #include "hl_error.h"
 #include "hl_io.h"
 #include "hl_socket.h"
+#include "hl_tls.h"
 
 #ifdef MSG_NOSIGNAL
 #define HL_SEND_FLAGS MSG_NOSIGNAL   /* elsewhere SO_NOSIGPIPE is set */
@@ -80,6 +81,7 @@ static int fill(const hl_ctx *ctx, hl_socket *s, size_t want) {
   ssize_t n;
   int err;
   if (known_drained(s)) return EAGAIN;
+  if (s->tls != NULL) return hl_tls_fill(ctx, s, want);
   p = hl_rbuf_reserve(&s->rbuf, want, &room);
   if (p == NULL) return ENOMEM;
   n = traced_recv(ctx, s, p, room, &err);
@@ -200,7 +202,7 @@ static int sock_read(lua_State *L) {
     if (want > HL_RECV_MAX * 4) want = HL_RECV_MAX * 4;
     err = fill(ctx, s, want);
     if (err == EAGAIN) return hl_error_want(L, HL_WANTREAD, s->timeout);
-    if (err != 0) return hl_error_push(L, err);
+    if (err != 0) return hl_tls_pusherror(L, s, err);
   }
   if (!spans[0].found) return hl_error_closed(L);
   luaL_checkstack(L, nfmt, "too many results");
@@ -242,9 +244,11 @@ static int sock_recv(lua_State *L) {
   }
   if (known_drained(s)) return hl_error_want(L, HL_WANTREAD, s->timeout);
   if (want > sizeof buf) want = sizeof buf;
-  n = traced_recv(ctx, s, buf, want, &err);
+  n = s->tls == NULL ? traced_recv(ctx, s, buf, want, &err)
+                     : hl_tls_recv(ctx, s, buf, want, &err);
   if (n < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD, s->timeout) : hl_error_push(L, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTREAD, s->timeout)
+                         : hl_tls_pusherror(L, s, err);
   if (n == 0 && s->socktype == SOCK_STREAM) return hl_error_closed(L);
   lua_pushlstring(L, buf, (size_t)n);
   return 1;
@@ -273,11 +277,12 @@ static int gather(lua_State *L, int first, size_t skip, struct iovec *iov,
   return n;
 }
 
-static ssize_t send_pieces(const hl_ctx *ctx, const hl_socket *s,
+static ssize_t send_pieces(const hl_ctx *ctx, hl_socket *s,
                            struct iovec *iov, int n, size_t left, int *err) {
   struct msghdr msg;
   ssize_t sent;
   double t0;
+  if (s->tls != NULL) return hl_tls_sendv(ctx, s, iov, n, left, err);
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = iov;
   msg.msg_iovlen = n;
@@ -315,13 +320,14 @@ static int write_args(lua_State *L, int first, size_t skip) {
       if (err == EAGAIN)
         hl_error_want(L, HL_WANTWRITE, s->timeout);
       else
-        hl_error_push(L, err);
+        hl_tls_pusherror(L, s, err);
       lua_pushinteger(L, (lua_Integer)skip);
       return 4;
     }
     skip += (size_t)sent;
     /* short: the send buffer is full; wait rather than meet EAGAIN */
-    if ((size_t)sent < left && s->timeout != 0 && s->socktype == SOCK_STREAM) {
+    if ((size_t)sent < left && s->timeout != 0 && s->socktype == SOCK_STREAM
+        && s->tls == NULL) {   /* (TLS: a record may be all one send took) */
       hl_error_want(L, HL_WANTWRITE, s->timeout);
       lua_pushinteger(L, (lua_Integer)skip);
       return 4;
@@ -376,7 +382,8 @@ static int sock_send(lua_State *L) {
   iov.iov_len = len;
   sent = send_pieces(ctx, s, &iov, 1, len, &err);
   if (sent < 0)
-    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE, s->timeout) : hl_error_push(L, err);
+    return err == EAGAIN ? hl_error_want(L, HL_WANTWRITE, s->timeout)
+                         : hl_tls_pusherror(L, s, err);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
 }
@@ -392,6 +399,7 @@ static int sock_recvfrom(lua_State *L) {
   ssize_t n;
   double t0;
   int err;
+  luaL_argcheck(L, s->tls == NULL, 1, "recvfrom would bypass TLS");
   if (want > sizeof buf) want = sizeof buf;
   do {
     from.len = sizeof from.ss;
@@ -422,6 +430,7 @@ static int sock_sendto(lua_State *L) {
   ssize_t sent;
   double t0;
   int err;
+  luaL_argcheck(L, s->tls == NULL, 1, "sendto would bypass TLS");
   if (hl_addr_check(L, ctx, 3, s->family, s->socktype, 0, &to) != 0) return 3;
   do {
     t0 = hl_trace_start(ctx);

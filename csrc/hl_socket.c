@@ -14,6 +14,7 @@
 #include "hl_io.h"
 #include "hl_option.h"
 #include "hl_socket.h"
+#include "hl_tls.h"
 
 /* Where the system can create descriptors non-blocking and close-on-exec
  * in one call (Linux, the BSDs), do; elsewhere fcntl follows at once. */
@@ -72,6 +73,7 @@ hl_socket *hl_socket_push(lua_State *L, int family, int socktype) {
   s->maxline = HL_MAXLINE_DEFAULT;
   s->timeout = -1;
   s->rbuf = NULL;
+  s->tls = NULL;
   return s;
 }
 
@@ -282,8 +284,12 @@ static int sock_shutdown(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
   hl_socket *s = hl_socket_checkopen(L, 1);
   int how = hl_checkoption(L, 2, "both", shutdown_names);
-  double t0 = hl_trace_start(ctx);
-  int rc = shutdown(s->fd, shutdown_codes[how]), err = errno;
+  double t0;
+  int rc, err;
+  if (s->tls != NULL && how != 0) hl_tls_notify(s);   /* TLS's goodbye first */
+  t0 = hl_trace_start(ctx);
+  rc = shutdown(s->fd, shutdown_codes[how]);
+  err = errno;
   if (t0) hl_trace_end(t0, "shutdown", s->fd, rc, hl_error_name(err), "%s",
                        shutdown_names[how]);
   if (rc < 0) return hl_error_push(L, err);
@@ -342,6 +348,7 @@ static int close_socket(const hl_ctx *ctx, hl_socket *s, const char *why) {
   int fd = s->fd, rc, err;
   double t0;
   if (fd < 0) return 0;
+  if (s->tls != NULL) hl_tls_free(s, why[0] == '\0');   /* gc: no notify */
   s->fd = -1;
   hl_rbuf_free(&s->rbuf);
   t0 = hl_trace_start(ctx);
@@ -386,9 +393,10 @@ static int sock__tostring(lua_State *L) {
     hl_addr_format(there + 4, sizeof there - 4, (struct sockaddr *)&peer.ss,
                    peer.len);
   }
-  lua_pushfstring(L, "hotline.socket (%s %s, fd %d, %s%s)",
+  lua_pushfstring(L, "hotline.socket (%s %s%s, fd %d, %s%s)",
                   hl_addr_familyname(s->family),
-                  s->socktype == SOCK_STREAM ? "stream" : "dgram", s->fd,
+                  s->socktype == SOCK_STREAM ? "stream" : "dgram",
+                  s->tls != NULL ? " tls" : "", s->fd,
                   here, there);
   return 1;
 }
@@ -433,6 +441,7 @@ void hl_socket_open(lua_State *L) {
   hl_register(L, sock_methods);
   hl_register(L, hl_io_methods);
   hl_register(L, hl_option_methods);
+  hl_register(L, hl_tls_methods);
   lua_pop(L, 1);
   lua_setfield(L, -3, "__index");
   lua_pop(L, 1);                       /* the context copy */

@@ -30,6 +30,7 @@ typedef struct hl_socket {
   unsigned maxline;       /* longest line read("l") accepts, in bytes */
   double timeout;         /* seconds each call may wait; < 0: forever */
   hl_rbuf *rbuf;          /* unread bytes, or NULL */
+  struct hl_tls *tls;     /* TLS state (hl_tls.h), NULL for plaintext */
 } hl_socket;
 
 extern const char hl_socket_tag[];

@@ -12,6 +12,7 @@
 
 typedef struct hl_ctx {
   int trace;
+  void *tls_bio;   /* hl_tls.c's BIO_METHOD for this Lua state, or NULL */
 } hl_ctx;
 
 #define hl_ctx_get(L) ((hl_ctx *)lua_touserdata((L), lua_upvalueindex(1)))

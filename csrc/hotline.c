@@ -11,6 +11,7 @@
 #include "hl_process.h"
 #include "hl_resolve.h"
 #include "hl_socket.h"
+#include "hl_tls.h"
 #include "hl_wait.h"
 
 #if defined(__GNUC__)
@@ -41,6 +42,7 @@ HL_EXPORT int luaopen_hotline_core(lua_State *L) {
   lua_newtable(L);
   ctx = (hl_ctx *)hl_newuserdata(L, sizeof *ctx);
   ctx->trace = env != NULL && env[0] != '\0' && strcmp(env, "0") != 0;
+  ctx->tls_bio = NULL;
   hl_register(L, core_funcs);
   hl_error_open(L, -2);
   hl_addr_open(L);
@@ -50,6 +52,7 @@ HL_EXPORT int luaopen_hotline_core(lua_State *L) {
   hl_wait_open(L);
   hl_process_open(L);
   hl_resolve_open(L);
+  hl_tls_open(L);
   lua_pop(L, 1);
   return 1;
 }

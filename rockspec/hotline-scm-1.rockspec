@@ -19,8 +19,10 @@ hotline.serve runs every accepted connection in its own task.
 dependencies = {
    "lua >= 5.1",
 }
+-- TLS on OpenSSL 3 (Debian libssl-dev); c-ares for name resolution
 external_dependencies = {
-   CARES = { header = "ares.h", library = "cares" },   -- names without blocking
+   OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
+   CARES = { header = "ares.h", library = "cares" },
 }
 build = {
    type = "builtin",
@@ -32,10 +34,11 @@ build = {
             "csrc/hl_poll_poll.c", "csrc/hl_process.c", "csrc/hl_rbuf.c",
             "csrc/hl_socket.c", "csrc/hl_trace.c", "csrc/hl_wait.c",
             "csrc/hl_resolve.c", "csrc/hl_query.c",
+            "csrc/hl_tls.c", "csrc/hl_tls_bio.c", "csrc/hl_tls_context.c", "csrc/hl_tls_info.c",
          },
-         incdirs = { "csrc", "$(CARES_INCDIR)" },
-         libdirs = { "$(CARES_LIBDIR)" },
-         libraries = { "cares" },
+         incdirs = { "csrc", "$(OPENSSL_INCDIR)", "$(CARES_INCDIR)" },
+         libdirs = { "$(OPENSSL_LIBDIR)", "$(CARES_LIBDIR)" },
+         libraries = { "ssl", "crypto", "cares" },
          defines = { "_GNU_SOURCE" },
       },
       ["hotline"] = "lua/hotline/init.lua",
@@ -61,6 +64,7 @@ build = {
       ["hotline.luasocket.dns"] = "lua/hotline/luasocket/dns.lua",
       ["hotline.luasocket.protect"] = "lua/hotline/luasocket/protect.lua",
       ["hotline.luasocket.sinks"] = "lua/hotline/luasocket/sinks.lua",
+      ["hotline.tls"] = "lua/hotline/tls.lua",
       ["hotline.demo.government"] = "lua/hotline/demo/government.lua",
       ["hotline.demo.entrepreneur"] = "lua/hotline/demo/entrepreneur.lua",
       ["hotline.demo.narrator"] = "lua/hotline/demo/narrator.lua",

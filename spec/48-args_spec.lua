@@ -423,6 +423,45 @@ describe("every public function with wrong arguments", function()
     settle()
   end)
 
+  it("TLS: hotline.tls.context, tls options, starttls, tlsinfo", function()
+    local certs = require "spec.tools.certs"
+    local c = certs.make()
+    local listener = assert(hotline.listen("127.0.0.1", 0))   -- never answers
+    local _, port = listener:getsockname()
+    fuzz("hotline.tls.context", hotline.tls.context, function() return { {} }, 1 end)
+    for _, field in ipairs({ "cafile", "capath", "verify", "servername", "alpn", "cert",
+        "key", "ciphers", "min_version", "handshake_timeout", "server" }) do
+      fuzz("hotline.tls.context opts." .. field, function(v)
+        -- (a cafile of one certificate: the system's bundle is slow to parse)
+        local ca = (field ~= "cafile" and field ~= "capath") and c.ca or nil
+        return hotline.tls.context({ [field] = v, cafile = ca,
+          cert = field == "key" and c.cert or nil })
+      end, function() return { 0 }, 1 end)
+    end
+    fuzz("hotline.connect opts.tls", function(v)
+      return hotline.connect("127.0.0.1", port, { tls = v, timeout = WAIT })
+    end, function() return { { cafile = c.ca } }, 1 end)
+    fuzz("socket:starttls",
+      function(self, ...) return core.metatable.__index.starttls(self, ...) end,
+      function()
+        local a, b = helpers.tcp_pair()
+        a:settimeout(WAIT)
+        return { a, { cafile = c.ca, servername = "localhost" } }, 2,
+          function() a:close(); b:close() end
+      end)
+    fuzz("socket:tlsinfo", function(self) return core.metatable.__index.tlsinfo(self) end,
+      function()
+        local a, b = helpers.tcp_pair()
+        return { a }, 1, function() a:close(); b:close() end
+      end)
+    fuzz("hotline.serve opts.tls", function(v)
+      return hotline.serve({ host = "127.0.0.1", handler = function() end, tls = v })
+    end, function() return { { cert = c.cert, key = c.key } }, 1 end)
+    listener:close()
+    certs.remove(c)
+    settle()
+  end)
+
   it("poller methods and the wait iterator", function()
     for _, backend in ipairs(helpers.backends()) do
       -- a poller with a socket that is always writable, so no wait blocks

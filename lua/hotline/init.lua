@@ -13,6 +13,7 @@ local server = require "hotline.server"
 local task = require "hotline.task"
 local sync = require "hotline.sync"
 local resolver = require "hotline.resolver"
+local tls = require "hotline.tls"
 
 local hotline = {
   _VERSION = "hotline scm",
@@ -46,6 +47,8 @@ local hotline = {
   getaddrinfo = resolver.getaddrinfo,
   getnameinfo = resolver.getnameinfo,
   resolver = resolver.new,
+  -- TLS (hotline.tls): contexts; connect/serve take tls = ..., s:starttls
+  tls = { context = tls.context },
 }
 
 return hotline

@@ -8,6 +8,7 @@
 local core = require "hotline.core"
 local loop = require "hotline.loop"
 local socket = require "hotline.socket"
+local tls = require "hotline.tls"
 
 local type, error, tostring = type, error, tostring
 
@@ -123,17 +124,29 @@ local function serve_here(opts)
     active = 0, closed = false, parked = false,
     report = opts.on_error or default_report,
   }, Server)
+  if opts.tls then   -- the handshake runs in the caller's task, first
+    self.handler = tls.server_handler(opts.handler, opts.tls, self.report)
+  end
   self.on_exit = exit_hook(self)
   self.acceptor = loop.spawn(accept_loop, self)
   return self
 end
 
 -- hotline.serve{ host=, port=, handler=, backlog=, reuseport=,
---   max_connections=, workers=, family=, on_error= } -> server | nil, msg, code
+--   max_connections=, workers=, family=, on_error=, tls= }
+--   -> server | nil, msg, code
 -- host defaults to "*" and port to 0 (a free port: see server:address()).
 -- hotline.serve{ socket=, handler=, ... } serves a socket already listening.
 function server.serve(opts)
   check_opts(opts)
+  if opts.tls then   -- one context for every worker and connection
+    local ctx, err, code = tls.server_context(opts.tls)
+    if not ctx then return nil, err, code end
+    local copy = {}
+    for k, v in pairs(opts) do copy[k] = v end
+    copy.tls = ctx
+    opts = copy
+  end
   if opts.workers and opts.workers ~= 0 then
     return require("hotline.workers").serve(opts, serve_here)
   end

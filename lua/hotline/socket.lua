@@ -12,6 +12,7 @@ local core = require "hotline.core"
 local loop = require "hotline.loop"
 local resolver = require "hotline.resolver"
 local eyeballs = require "hotline.eyeballs"
+local tls = require "hotline.tls"
 
 local now, await, write_from = core.monotime, loop.await, core.write_from
 local select, type, error = select, type, error
@@ -76,14 +77,14 @@ end
 function methods.recv(sock, n)
   local data, err, code = recv(sock, n)
   if data then return data end
-  if err == WANTREAD then return retry(sock, err, code, recv, n) end
+  if err == WANTREAD or err == WANTWRITE then return retry(sock, err, code, recv, n) end
   return failure(err, code)
 end
 
 function methods.send(sock, data, i, j)
   local sent, err, code = send(sock, data, i, j)
   if sent then return sent end
-  if err == WANTWRITE then return retry(sock, err, code, send, data, i, j) end
+  if err == WANTWRITE or err == WANTREAD then return retry(sock, err, code, send, data, i, j) end
   return failure(err, code)
 end
 
@@ -109,14 +110,14 @@ end
 local function read_many(sock, ...)
   local formats = pack(...)
   local results = pack(read(sock, ...))
-  if results[1] == nil and results[2] == WANTREAD then
+  if results[1] == nil and (results[2] == WANTREAD or results[2] == WANTWRITE) then
     local deadline = deadline_of(results[3])
     if deadline == false then return nil, "timeout", "ETIMEDOUT" end
     repeat
-      local ok, err, code = await(sock, WANTREAD, deadline)
+      local ok, err, code = await(sock, results[2], deadline)
       if not ok then return failure(err, code) end
       results = pack(read(sock, unpack(formats, 1, formats.n)))
-    until results[1] ~= nil or results[2] ~= WANTREAD
+    until results[1] ~= nil or (results[2] ~= WANTREAD and results[2] ~= WANTWRITE)
   end
   return unpack(results, 1, results.n)
 end
@@ -125,30 +126,31 @@ function methods.read(sock, format, ...)
   if ... ~= nil then return read_many(sock, format, ...) end
   local data, err, code = read(sock, format)
   if data then return data end
-  if err == WANTREAD then return retry(sock, err, code, read, format) end
+  if err == WANTREAD or err == WANTWRITE then return retry(sock, err, code, read, format) end
   return failure(err, code)
 end
 
 -- write resumes after the bytes already sent, so a wait never repeats or
--- loses any: -> sock | nil, msg, code, bytes sent.
-local function write_rest(sock, timeout, sent, ...)
+-- loses any: -> sock | nil, msg, code, bytes sent. (Over TLS a write may
+-- want to read first.)
+local function write_rest(sock, want, timeout, sent, ...)
   local deadline = deadline_of(timeout)
   if deadline == false then return nil, "timeout", "ETIMEDOUT", sent end
   while true do
-    local ok, err, code = await(sock, WANTWRITE, deadline)
+    local ok, err, code = await(sock, want, deadline)
     if not ok then return nil, err, code, sent end
     local done, more
     done, err, code, more = write_from(sock, sent, ...)
     if done then return done end
-    if err ~= WANTWRITE then return nil, err, code, more end
-    sent = more
+    if err ~= WANTWRITE and err ~= WANTREAD then return nil, err, code, more end
+    want, sent = err, more
   end
 end
 
 function methods.write(sock, ...)
   local done, err, code, sent = write(sock, ...)
   if done then return done end
-  if err == WANTWRITE then return write_rest(sock, code, sent, ...) end
+  if err == WANTWRITE or err == WANTREAD then return write_rest(sock, err, code, sent, ...) end
   return nil, err, code, sent
 end
 
@@ -204,8 +206,9 @@ end
 -- hotline.connect(host, port [, opts]) -> a connected TCP socket. Tries
 -- the addresses of host as Happy Eyeballs does (hotline/eyeballs.lua):
 -- the next starts after opts.attempt_delay (0.25 s) without the first
--- giving up. opts.timeout bounds the whole call, lookup included;
--- opts.family limits the addresses, opts.resolver resolves the name.
+-- giving up. opts.timeout bounds the whole call, lookup and TLS handshake
+-- included; opts.family limits the addresses, opts.resolver resolves the
+-- name; opts.tls (true, options or a context: hotline.tls) adds TLS.
 -- hotline.connect(path) dials a unix socket. -> sock | nil, msg, code
 function socket.connect(host, port, opts)
   opts = check_opts(opts, "connect")
@@ -225,6 +228,7 @@ function socket.connect(host, port, opts)
   end
   local sock, err, code = eyeballs.connect(addrs, deadline, delay)
   if not sock then return nil, err, code end
+  if opts.tls then return tls.client(sock, port ~= nil and host or nil, opts.tls, deadline) end
   return sock
 end
 

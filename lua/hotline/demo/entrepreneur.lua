@@ -49,6 +49,10 @@ options:
   --file FILE         read the questions from FILE, one a line ("-": stdin)
   --timeout SECONDS   how long to wait for the department to pick up or
                       to answer (5)
+  --tls               ask for an encrypted line (TLS), checking the
+                      department's certificate against --cafile FILE (or
+                      the system's trust store)
+  --cafile FILE       the certificate to trust (the department prints it)
   --quiet             no narration: print only the answers
   --trace             also print hotline's raw call trace on stderr
   --color, --no-color colour the narration, or not (default: if a terminal)
@@ -61,7 +65,7 @@ not be reached or cut the call off, 2 for a usage mistake.
 local OPTIONS = {
   host = "string", port = "port", name = "string", file = "string",
   timeout = "seconds", quiet = "flag", trace = "flag", color = "flag",
-  ["no-color"] = "flag", help = "flag",
+  ["no-color"] = "flag", help = "flag", tls = "flag", cafile = "string",
 }
 
 -- What a failed call means, in words, by error code (or message).
@@ -81,6 +85,7 @@ local function trouble(err, code)
   if not words and type(code) == "string" and code:find("^EAI_") then
     words = "there is no such address in the directory (" .. err .. ")"
   end
+  if not words and code == "ETLS" then words = "the line cannot be encrypted (" .. err .. ")" end
   return words or err
 end
 
@@ -173,6 +178,19 @@ local function dial(opts, tell, role)
   if not ok then
     return nil, call:fail(format("cannot get through to %s, department %d: %s", host, port,
       trouble(err, code)), failed(dialed, err, code))
+  end
+  if opts.tls then
+    local step = format("starttls(fd %d, %s)", call.fd, opts.cafile or "system trust store")
+    tell:say(role, "asks for an encrypted line and checks the department's certificate", step)
+    ok, err, code = sock:starttls({ cafile = opts.cafile })
+    if not ok then
+      return nil, call:fail(format("no encrypted line to %s, department %d: %s", host, port,
+        trouble(err, code)), failed(step, err, code))
+    end
+    local info = sock:tlsinfo()
+    tell:say(role, format("agrees on keys: the line is encrypted (%s, %s), the department is"
+      .. " who it says (%s)", info.version, info.cipher, info.peer and info.peer.subject or "?"),
+      format("handshake(fd %d) = done", call.fd))
   end
   return call
 end

@@ -58,6 +58,10 @@ options:
   --calls N           close the hotline after taking N calls
   --think SECONDS     how long a clerk takes to look an answer up (0)
   --patience SECONDS  how long a clerk waits for a silent caller (120)
+  --tls               an encrypted line: TLS with --cert and --key (without
+                      them, a throwaway self-signed certificate, whose file
+                      callers pass to hotline-entrepreneur --tls --cafile)
+  --cert FILE, --key FILE  the department's certificate and key (PEM)
   --quiet             no narration: print only the line saying where it listens
   --trace             also print hotline's raw call trace on stderr
   --color, --no-color colour the narration, or not (default: if a terminal)
@@ -73,6 +77,7 @@ local OPTIONS = {
   name = "string", host = "string", port = "port", hours = "seconds",
   calls = "count", think = "seconds", patience = "seconds", quiet = "flag",
   trace = "flag", color = "flag", ["no-color"] = "flag", help = "flag",
+  tls = "flag", cert = "string", key = "string",
 }
 
 -- What the department knows: the first entry with a keyword in the
@@ -255,6 +260,23 @@ local function close_office(office, why)
   end
 end
 
+-- With --tls the first step of every call: the clerk and the caller agree
+-- on keys (the handshake) before a word is said. -> whether it worked
+local function encrypt(call)
+  local client, tell = call.client, call.tell
+  client:settimeout(call.office.patience)
+  local ok, err, code = client:starttls(call.office.tls)
+  if not ok then
+    tell:say(call.role, "cannot set up an encrypted line with the caller: " .. err
+      .. "; hangs up", failed(format("starttls(fd %d)", call.fd), err, code), true)
+    return false
+  end
+  local info = client:tlsinfo()
+  tell:say(call.role, format("agrees on keys with the caller: from here the line is encrypted"
+    .. " (%s, %s)", info.version, info.cipher), format("starttls(fd %d): handshake", call.fd))
+  return true
+end
+
 -- The clerk: hotline.serve runs this in a task of its own for every call
 -- it accepts, while it keeps accepting others; serve closes the client
 -- when the clerk returns. No pcall around converse: Lua 5.1 cannot yield
@@ -273,7 +295,7 @@ local function clerk(office, client)
   if office.max_calls and n >= office.max_calls then
     close_office(office, format("that was call %d of %d today", n, office.max_calls))
   end
-  converse(call)
+  if not office.tls or encrypt(call) then converse(call) end
   office.lines[n] = nil
   office.active = office.active - 1
   tell:say(call.role, format("puts the phone down (%s still in progress)",
@@ -337,7 +359,32 @@ local function open_office(office)
   closes[#closes + 1] = "on Ctrl-C"
   -- one line for where it listens, however long: scripts look for it
   tell:say("department", { "opens the hotline: " .. where }, format("listen(fd %d)", office.fd))
+  if office.tls then
+    tell:say("department", "its line is encrypted (TLS): callers check its certificate "
+      .. office.cert)
+  end
   tell:say("department", "it waits for callers, and closes " .. table.concat(closes, " or "))
+  return true
+end
+
+-- --tls: the department's identity, read once for every call. Without
+-- --cert/--key, a self-signed certificate made now with openssl, valid a
+-- day, for localhost and 127.0.0.1. -> true | nil, message
+local function open_tls(office, opts)
+  local cert, key = opts.cert, opts.key
+  if not cert then
+    local dir = os.tmpname()
+    os.remove(dir)
+    cert, key = dir .. "/department.pem", dir .. "/department.key"
+    local made = os.execute("mkdir -m 700 " .. dir .. " && openssl req -x509 -newkey ec"
+      .. " -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
+      .. " -addext subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1 -keyout " .. key
+      .. " -out " .. cert .. " >/dev/null 2>&1")
+    if made ~= true and made ~= 0 then return nil, "cannot make a certificate (openssl)" end
+  end
+  local ctx, err, code = hotline.tls.context { cert = cert, key = key or cert, server = true }
+  if not ctx then return nil, format("--tls: %s (%s)", err, tostring(code)) end
+  office.tls, office.cert = ctx, cert
   return true
 end
 
@@ -364,7 +411,9 @@ function government.main(args)
   }
   local was_tracing = hotline.trace()
   if opts.trace then hotline.trace(true) end
-  local ok, err = open_office(office)
+  local ok, err = true, nil
+  if opts.tls or opts.cert then ok, err = open_tls(office, opts) end
+  if ok then ok, err = open_office(office) end
   if not ok then
     hotline.trace(was_tracing)
     io.stderr:write("hotline-government: ", err, "\n")
