@@ -92,8 +92,8 @@ FUZZ_TARGETS := fuzz_rbuf fuzz_addr fuzz_read
 FUZZ_SRCS_fuzz_rbuf := csrc/hl_rbuf.c
 FUZZ_SRCS_fuzz_addr := csrc/hl_addr.c csrc/hl_error.c csrc/hl_trace.c
 FUZZ_SRCS_fuzz_read := $(SRCS)
-FUZZ_LIBS_fuzz_addr := -llua5.4 -lm
-FUZZ_LIBS_fuzz_read := -llua5.4 -lm
+FUZZ_LIBS_fuzz_addr := -llua5.4 -lm $(LIBS)
+FUZZ_LIBS_fuzz_read := -llua5.4 -lm $(LIBS)
 
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
 
