@@ -195,6 +195,68 @@ describe("hotline.luasocket TCP objects", function()
     s:close()
   end)
 
+  -- receive(0) waits for bytes (keeping them) or the close, as LuaSocket;
+  -- shutdown answers 1 even once closed.
+  local function zeros(lib)
+    local c, s = ls.pair(lib)
+    s:settimeout(0.05)
+    local got = { show(s:receive(0)) }
+    s:settimeout(helpers.TIMEOUT)
+    assert(c:send("z"))
+    got[#got + 1] = show(s:receive(0))
+    got[#got + 1] = show(s:dirty() or helpers.MOCKED)
+    got[#got + 1] = show(s:receive(1))
+    c:close()
+    got[#got + 1] = show(s:receive(0))
+    got[#got + 1] = show(s:receive(0, "p"))
+    got[#got + 1] = show(s:shutdown())
+    s:close()
+    got[#got + 1] = show(s:shutdown())
+    return got
+  end
+
+  ls.both("receive(0) waits for bytes or the close; shutdown answers 1", function()
+    assert.same({ "nil|timeout|", "", "true", "z", "nil|closed|", "p", "1", "1" },
+      zeros(socket))
+  end)
+
+  if real then
+    it("receive(0) and shutdown answer what LuaSocket answers", function()
+      assert.same(zeros(real), zeros(socket))
+    end)
+  end
+
+  -- A connect that times out (timeout 0) leaves a client, as in LuaSocket:
+  -- select waits for it to be writable, then send works or connect says so.
+  local function nonblocking_connect(lib)
+    local server, port = ls.listen(lib)
+    local c = lib.tcp()
+    c:settimeout(0)
+    local ok, err = c:connect("127.0.0.1", port)
+    local got = { show(ok or err == "timeout"), tostring(c):match("^[^:]*") }
+    local _, w = lib.select(nil, { c }, helpers.TIMEOUT)
+    got[#got + 1] = show(w[1] == c)
+    got[#got + 1] = show(c:connect("127.0.0.1", port))
+    c:settimeout(helpers.TIMEOUT)
+    got[#got + 1] = show(c:send("hi"))
+    local s = assert(server:accept())
+    got[#got + 1] = show(s:receive(2))
+    s:close()
+    c:close()
+    server:close()
+    return got
+  end
+
+  ls.both("a connect that timed out leaves a client that select and send can use", function()
+    assert.same({ "true", "tcp{client}", "true", "1", "2", "hi" }, nonblocking_connect(socket))
+  end)
+
+  if real then
+    it("a connect that timed out gives what LuaSocket gives", function()
+      assert.same(nonblocking_connect(real), nonblocking_connect(socket))
+    end)
+  end
+
   it("setfd lets go of the descriptor with -1 and adopts no other", function()
     local c, s = ls.pair(socket)
     local fd = s:getfd()

@@ -110,7 +110,17 @@ end
 -- A number: exactly size bytes, the prefix counted in (as LuaSocket 3).
 local function receive_count(self, sock, size, prefix, deadline)
   local want = size - (prefix and #prefix or 0)
-  if want <= 0 and prefix and prefix ~= "" then return prefix end
+  if want <= 0 then
+    if prefix and prefix ~= "" then return prefix end
+    -- 0 bytes: LuaSocket still waits for some (or the close) and keeps
+    -- them, so receive(0) answers "timeout" or "closed" as it does
+    if self.bpos > #self.buf then
+      local data, err = fill(self, sock, deadline, false)
+      if not data then return nil, err, "" end
+      self.buf, self.bpos = data, 1
+    end
+    return ""
+  end
   local got, parts, n, short = nil, nil, 0, false
   local data, pos = self.buf, self.bpos
   self.buf, self.bpos = "", 1           -- what is taken is the caller's now
@@ -259,10 +269,9 @@ function stream.shutdown(self, how)
   check_kind(self, "client", "shutdown")
   local mapped = HOW[how or "both"]
   if not mapped then argerror(2, "shutdown", "invalid option '" .. tostring(how) .. "'") end
+  -- LuaSocket answers 1 whatever shutdown(2) said (closed, not connected)
   local sock = self.sock
-  if not sock then return nil, "closed" end
-  local ok, err, code = sock:shutdown(mapped)
-  if not ok then return fail(err, code) end
+  if sock then sock:shutdown(mapped) end
   return 1
 end
 

@@ -78,7 +78,9 @@ function methods.connect(self, address, port)
   if FORWARDING and nested[coroutine_running()] then
     return forward(methods.connect, self, address, port)
   end
-  check_kind(self, "master", "connect")
+  -- a client too: after a connect that timed out, asking again is how
+  -- LuaSocket's users learn that it completed
+  if type(self) ~= "table" or self.kind ~= "client" then check_kind(self, "master", "connect") end
   if self.sock == false then return nil, "closed" end
   port = check_port(port, "connect")
   local addrs, err = base.resolve(check_address(address, "connect"), port, self.family)
@@ -97,7 +99,12 @@ function methods.connect(self, address, port)
         return 1
       end
       err = select(2, fail(err, code))
-      if err == "timeout" then return nil, err end
+      if err == "timeout" then
+        -- still connecting: a client now (as in LuaSocket), so that
+        -- select can wait for it to become writable and send follow
+        setmetatable(self, self.classes.client)
+        return nil, err
+      end
       if fresh then    -- a failed connect spoils the descriptor: start over
         base.forget(self.sock)
         self.sock:close()
