@@ -119,6 +119,33 @@ describe("hotline.luasocket select", function()
     for _, s in ipairs({ c1, s1 }) do s:close() end
   end)
 
+  -- select's watch sets hold sockets between calls: an object dropped
+  -- without close must still let go of its socket when collected, and a
+  -- socket given its number later must be watched.
+  local function select_and_drop(keep)
+    local c, s = ls.pair(socket)
+    assert(c:send("a"))
+    assert.equal(s, socket.select({ keep, s, c }, { c }, helpers.TIMEOUT)[1])
+  end
+
+  ls.both("an object dropped after select is closed when collected", function()
+    local keep_c, keep_s = ls.pair(socket)
+    socket.select({ keep_s, keep_c }, nil, 0)       -- this caller's watch set exists
+    helpers.collect()
+    local before = helpers.count_fds()
+    select_and_drop(keep_s)
+    helpers.collect()
+    assert.equal(before, helpers.count_fds())
+    local u = socket.udp()
+    assert.equal(1, u:setsockname("127.0.0.1", 0))
+    assert(u:sendto("x", u:getsockname()))
+    local r = socket.select({ keep_s, u }, nil, helpers.TIMEOUT)
+    assert.equal(u, r[1])
+    u:close()
+    keep_c:close()
+    keep_s:close()
+  end)
+
   if real then
     it("watches real LuaSocket objects too", function()
       local c, s = ls.pair(real)
