@@ -102,7 +102,10 @@ function methods.setpeername(self, host, port)
     setmetatable(self, self.classes.unconnected)
     return 1
   end
-  check_state(self, "unconnected", "setpeername")
+  -- a connected object may move to another peer (connect(2) allows it)
+  if type(self) ~= "table" or self.state ~= "connected" then
+    check_state(self, "unconnected", "setpeername")
+  end
   local h, p = address(self, host, port, "setpeername")
   if not h then return nil, p end
   local ok, err, code = self.sock:connect(h, p)
