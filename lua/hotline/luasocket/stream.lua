@@ -235,12 +235,12 @@ function stream.send(self, data, i, j)
   if (i == nil or i == 1) and j == nil and sock and len > 0 and self.block == self.hto
       and not self.total then
     -- the usual case: all of data, and it all goes at once
-    local sent = sock:send(data)
-    if sent then
-      self.tx = self.tx + sent
-      if sent == len then return len end
-      i = sent + 1
-    end
+    local sent, err, code = sock:send(data)
+    -- a failure here has waited its timeout already: not a second time
+    if not sent then return nil, select(2, fail(err, code)), 0 end
+    self.tx = self.tx + sent
+    if sent == len then return len end
+    i = sent + 1
   end
   i, j = tonumber(i) or 1, tonumber(j) or -1
   if i < 0 then i = len + i + 1 end
