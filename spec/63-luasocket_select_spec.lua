@@ -146,6 +146,26 @@ describe("hotline.luasocket select", function()
     keep_s:close()
   end)
 
+  it("the watch set of a finished task goes, though its sockets live on", function()
+    local c, s = ls.pair(socket)
+    local function tasks(n)
+      for _ = 1, n do
+        hotline.spawn(function()
+          socket.select({ s, c }, { c }, 0.01)
+          socket.select({ s, c }, nil, 0.01)
+        end)
+      end
+      assert(hotline.run())
+      helpers.collect()
+    end
+    tasks(1)                                  -- the loop's own poller exists now
+    local before = helpers.count_fds()
+    tasks(20)
+    assert.equal(before, helpers.count_fds())
+    c:close()
+    s:close()
+  end)
+
   if real then
     it("watches real LuaSocket objects too", function()
       local c, s = ls.pair(real)
