@@ -280,7 +280,9 @@ function M.select(recvt, sendt, timeout)
     check_set(sendt, 2, "select")
   end
   if timeout ~= nil and type(timeout) ~= "number" then
-    base.argerror(3, "select", "number expected, got " .. type(timeout), 3)
+    local n = tonumber(timeout)     -- LuaSocket takes "0.5" too
+    if not n then base.argerror(3, "select", "number expected, got " .. type(timeout), 3) end
+    timeout = n
   end
   if timeout and timeout < 0 then timeout = nil end
   local deadline = timeout and now() + timeout
