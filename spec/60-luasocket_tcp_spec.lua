@@ -94,6 +94,24 @@ describe("hotline.luasocket TCP objects", function()
     end
   end)
 
+  it("an IPv6 socket made by bind or connect is IPv6-only, as LuaSocket's", function()
+    if not helpers.has_ipv6() then
+      pending("no ::1 here")
+      return
+    end
+    local server = assert(socket.bind("::1", 0))
+    local port = select(2, server:getsockname())
+    local t = socket.tcp()
+    assert.equal(1, t:connect("::1", port))
+    assert.is_true(t:getoption("ipv6-v6only"))
+    t:close()
+    local u = socket.udp()
+    assert.equal(1, u:setpeername("::1", port))
+    assert.is_true(u:getoption("ipv6-v6only"))
+    u:close()
+    server:close()
+  end)
+
   -- The peer sends its pieces 20 ms apart, so that lines and counts are
   -- cut across the chunks the reader receives.
   local pieces = { "sfir", "z0.02", "sst\\r", "z0.02", "s\\nsecond\\n", "z0.02", "sthi",

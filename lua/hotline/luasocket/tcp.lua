@@ -33,6 +33,8 @@ local function ensure_socket(self, family)
   if self.sock then return true end
   local sock, err, code = core.socket(family, "stream")
   if not sock then return fail(err, code) end
+  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
+  if family == "inet6" then sock:setoption("ipv6only", true) end
   self.sock, self.family = sock, family
   return base.apply_pending(self)
 end
@@ -154,7 +156,6 @@ local function master(family)
   if family then
     local ok, err = ensure_socket(self, family)
     if not ok then return nil, err end
-    if family == "inet6" then self.sock:setoption("ipv6only", true) end
   end
   return self
 end
