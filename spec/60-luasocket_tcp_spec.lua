@@ -191,6 +191,27 @@ describe("hotline.luasocket TCP objects", function()
     return got
   end
 
+  -- Fractional indices are cut toward zero (LuaSocket casts them to long).
+  local function fractions(lib)
+    local c, s = ls.pair(lib)
+    local got = { show(c:send("abcdef", 2.5)), show(c:send("abcdef", 1, 3.7)),
+                  show(c:send("abcdef", -2.5)), show(c:send("abcdef", "2", -1.5)) }
+    got[#got + 1] = show(s:receive(15))
+    c:close()
+    s:close()
+    return got
+  end
+
+  ls.both("send cuts fractional indices toward zero", function()
+    assert.same({ "6", "3", "6", "6", "bcdefabcefbcdef" }, fractions(socket))
+  end)
+
+  if real then
+    it("send with fractional indices does what LuaSocket does", function()
+      assert.same(fractions(real), fractions(socket))
+    end)
+  end
+
   ls.both("send ranges, and the answers of a closed object", function()
     assert.same({ "3", "4", "4", "0", "3", "2", "bcbcdyz42", "nil|closed|0", "nil|closed|",
                   "-1", "1", "true", "nil|closed|" }, sends(socket))

@@ -12,6 +12,7 @@
 local base = require "hotline.luasocket.base"
 
 local find, sub, gsub = string.find, string.sub, string.gsub
+local floor, ceil = math.floor, math.ceil
 local type, tostring, concat, setmetatable = type, tostring, table.concat, setmetatable
 local fail, arm, argerror = base.fail, base.arm, base.argerror
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
@@ -243,6 +244,10 @@ function stream.send(self, data, i, j)
     i = sent + 1
   end
   i, j = tonumber(i) or 1, tonumber(j) or -1
+  -- whole numbers, cut toward zero as LuaSocket's C cast does (a
+  -- fraction left in j would never be reached: the loop below would spin)
+  i = i < 0 and ceil(i) or floor(i)
+  j = j < 0 and ceil(j) or floor(j)
   if i < 0 then i = len + i + 1 end
   if i < 1 then i = 1 end
   if j < 0 then j = len + j + 1 end
