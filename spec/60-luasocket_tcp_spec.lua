@@ -94,6 +94,24 @@ describe("hotline.luasocket TCP objects", function()
     end
   end)
 
+  it("an IPv6 socket made by bind or connect is IPv6-only, as LuaSocket's", function()
+    if not helpers.has_ipv6() then
+      pending("no ::1 here")
+      return
+    end
+    local server = assert(socket.bind("::1", 0))
+    local port = select(2, server:getsockname())
+    local t = socket.tcp()
+    assert.equal(1, t:connect("::1", port))
+    assert.is_true(t:getoption("ipv6-v6only"))
+    t:close()
+    local u = socket.udp()
+    assert.equal(1, u:setpeername("::1", port))
+    assert.is_true(u:getoption("ipv6-v6only"))
+    u:close()
+    server:close()
+  end)
+
   -- The peer sends its pieces 20 ms apart, so that lines and counts are
   -- cut across the chunks the reader receives.
   local pieces = { "sfir", "z0.02", "sst\\r", "z0.02", "s\\nsecond\\n", "z0.02", "sthi",
@@ -173,6 +191,27 @@ describe("hotline.luasocket TCP objects", function()
     return got
   end
 
+  -- Fractional indices are cut toward zero (LuaSocket casts them to long).
+  local function fractions(lib)
+    local c, s = ls.pair(lib)
+    local got = { show(c:send("abcdef", 2.5)), show(c:send("abcdef", 1, 3.7)),
+                  show(c:send("abcdef", -2.5)), show(c:send("abcdef", "2", -1.5)) }
+    got[#got + 1] = show(s:receive(15))
+    c:close()
+    s:close()
+    return got
+  end
+
+  ls.both("send cuts fractional indices toward zero", function()
+    assert.same({ "6", "3", "6", "6", "bcdefabcefbcdef" }, fractions(socket))
+  end)
+
+  if real then
+    it("send with fractional indices does what LuaSocket does", function()
+      assert.same(fractions(real), fractions(socket))
+    end)
+  end
+
   ls.both("send ranges, and the answers of a closed object", function()
     assert.same({ "3", "4", "4", "0", "3", "2", "bcbcdyz42", "nil|closed|0", "nil|closed|",
                   "-1", "1", "true", "nil|closed|" }, sends(socket))
@@ -194,6 +233,68 @@ describe("hotline.luasocket TCP objects", function()
     c:close()
     s:close()
   end)
+
+  -- receive(0) waits for bytes (keeping them) or the close, as LuaSocket;
+  -- shutdown answers 1 even once closed.
+  local function zeros(lib)
+    local c, s = ls.pair(lib)
+    s:settimeout(0.05)
+    local got = { show(s:receive(0)) }
+    s:settimeout(helpers.TIMEOUT)
+    assert(c:send("z"))
+    got[#got + 1] = show(s:receive(0))
+    got[#got + 1] = show(s:dirty() or helpers.MOCKED)
+    got[#got + 1] = show(s:receive(1))
+    c:close()
+    got[#got + 1] = show(s:receive(0))
+    got[#got + 1] = show(s:receive(0, "p"))
+    got[#got + 1] = show(s:shutdown())
+    s:close()
+    got[#got + 1] = show(s:shutdown())
+    return got
+  end
+
+  ls.both("receive(0) waits for bytes or the close; shutdown answers 1", function()
+    assert.same({ "nil|timeout|", "", "true", "z", "nil|closed|", "p", "1", "1" },
+      zeros(socket))
+  end)
+
+  if real then
+    it("receive(0) and shutdown answer what LuaSocket answers", function()
+      assert.same(zeros(real), zeros(socket))
+    end)
+  end
+
+  -- A connect that times out (timeout 0) leaves a client, as in LuaSocket:
+  -- select waits for it to be writable, then send works or connect says so.
+  local function nonblocking_connect(lib)
+    local server, port = ls.listen(lib)
+    local c = lib.tcp()
+    c:settimeout(0)
+    local ok, err = c:connect("127.0.0.1", port)
+    local got = { show(ok or err == "timeout"), tostring(c):match("^[^:]*") }
+    local _, w = lib.select(nil, { c }, helpers.TIMEOUT)
+    got[#got + 1] = show(w[1] == c)
+    got[#got + 1] = show(c:connect("127.0.0.1", port))
+    c:settimeout(helpers.TIMEOUT)
+    got[#got + 1] = show(c:send("hi"))
+    local s = assert(server:accept())
+    got[#got + 1] = show(s:receive(2))
+    s:close()
+    c:close()
+    server:close()
+    return got
+  end
+
+  ls.both("a connect that timed out leaves a client that select and send can use", function()
+    assert.same({ "true", "tcp{client}", "true", "1", "2", "hi" }, nonblocking_connect(socket))
+  end)
+
+  if real then
+    it("a connect that timed out gives what LuaSocket gives", function()
+      assert.same(nonblocking_connect(real), nonblocking_connect(socket))
+    end)
+  end
 
   it("setfd lets go of the descriptor with -1 and adopts no other", function()
     local c, s = ls.pair(socket)

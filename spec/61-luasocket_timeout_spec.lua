@@ -88,6 +88,34 @@ describe("hotline.luasocket timeouts", function()
     s:close()
   end)
 
+  it("a send that times out waits its block timeout once", function()
+    if helpers.MOCKED then
+      pending("the mock never fills the kernel's buffers")
+      return
+    end
+    local c, s = ls.pair(socket)
+    -- fixed buffers: the kernel does not grow them while the send waits
+    assert.equal(1, c:setoption("send-buffer-size", 16384))
+    assert.equal(1, s:setoption("recv-buffer-size", 16384))
+    c:settimeout(0.2)
+    assert.equal(1, c:send("x"))               -- armed: the next sends go the short way
+    local big = string.rep("x", 1024 * 1024)
+    local err
+    for _ = 1, 64 do                           -- the kernel's buffers fill up
+      local last
+      last, err = c:send(big)
+      if not last then break end
+    end
+    assert.equal("timeout", err)
+    local t0 = socket.gettime()                -- full now: nothing goes at all
+    local last, err2, sent = c:send(big)
+    local took = socket.gettime() - t0
+    assert.same({ nil, "timeout", 0 }, { last, err2, sent })
+    assert.is_true(took >= 0.15 and took < 0.35, took)
+    c:close()
+    s:close()
+  end)
+
   it("send with a total timeout answers timeout with the last byte sent", function()
     local c, s = ls.pair(socket)
     local big = string.rep("x", helpers.size(8 * 1024 * 1024, 4096))

@@ -119,6 +119,62 @@ describe("hotline.luasocket select", function()
     for _, s in ipairs({ c1, s1 }) do s:close() end
   end)
 
+  -- select's watch sets hold sockets between calls: an object dropped
+  -- without close must still let go of its socket when collected, and a
+  -- socket given its number later must be watched.
+  local function select_and_drop(keep)
+    local c, s = ls.pair(socket)
+    assert(c:send("a"))
+    assert.equal(s, socket.select({ keep, s, c }, { c }, helpers.TIMEOUT)[1])
+  end
+
+  ls.both("an object dropped after select is closed when collected", function()
+    local keep_c, keep_s = ls.pair(socket)
+    socket.select({ keep_s, keep_c }, nil, 0)       -- this caller's watch set exists
+    helpers.collect()
+    local before = helpers.count_fds()
+    select_and_drop(keep_s)
+    helpers.collect()
+    assert.equal(before, helpers.count_fds())
+    local u = socket.udp()
+    assert.equal(1, u:setsockname("127.0.0.1", 0))
+    assert(u:sendto("x", u:getsockname()))
+    local r = socket.select({ keep_s, u }, nil, helpers.TIMEOUT)
+    assert.equal(u, r[1])
+    u:close()
+    keep_c:close()
+    keep_s:close()
+  end)
+
+  it("takes a timeout written as a string, as LuaSocket does", function()
+    local u = socket.udp()
+    assert.equal(1, u:setsockname("127.0.0.1", 0))
+    local r, w, err = socket.select({ u }, nil, "0")
+    assert.same({ {}, {}, "timeout" }, { r, w, err })
+    assert.has_error(function() socket.select({ u }, nil, "soon") end)
+    u:close()
+  end)
+
+  it("the watch set of a finished task goes, though its sockets live on", function()
+    local c, s = ls.pair(socket)
+    local function tasks(n)
+      for _ = 1, n do
+        hotline.spawn(function()
+          socket.select({ s, c }, { c }, 0.01)
+          socket.select({ s, c }, nil, 0.01)
+        end)
+      end
+      assert(hotline.run())
+      helpers.collect()
+    end
+    tasks(1)                                  -- the loop's own poller exists now
+    local before = helpers.count_fds()
+    tasks(20)
+    assert.equal(before, helpers.count_fds())
+    c:close()
+    s:close()
+  end)
+
   if real then
     it("watches real LuaSocket objects too", function()
       local c, s = ls.pair(real)

@@ -59,6 +59,21 @@ base.argerror = argerror
 
 -- Classes ---------------------------------------------------------------
 
+-- An object dropped without close lets go of its socket, as LuaSocket's
+-- do: select's watch sets hold the socket (not the object), so it has to
+-- leave them first, or it would stay open for ever. pcall: at exit the
+-- socket or the watch set may have been finalized already.
+local function finalize(self)
+  local sock = rawget(self, "sock")
+  if sock then
+    pcall(base.forget, sock)
+    pcall(sock.close, sock)
+  end
+end
+
+-- Lua 5.1 and LuaJIT have no __gc for tables: a proxy carries it.
+local newproxy = rawget(_G, "newproxy")
+
 -- base.class(name, methods [, fields]) -> a metatable for objects of
 -- class name, whose __index holds methods, fields and the class field.
 function base.class(name, methods, fields)
@@ -68,6 +83,7 @@ function base.class(name, methods, fields)
   return {
     __index = index,
     __name = name,
+    __gc = finalize,
     __tostring = function(self)
       return string.format("%s: 0x%08x", name, self.id)
     end,
@@ -79,10 +95,16 @@ local serial = 0
 function base.new(mt, sock, family)
   serial = serial + 1
   -- block, total (timeouts) and hto (the socket's) start as nil
-  return setmetatable({
+  local self = setmetatable({
     sock = sock, family = family, id = serial, buf = "", bpos = 1,
     rx = 0, tx = 0, birth = now(),
   }, mt)
+  if newproxy then
+    local proxy = newproxy(true)
+    getmetatable(proxy).__gc = function() finalize(self) end
+    self.gcproxy = proxy
+  end
+  return self
 end
 
 -- Timeouts ---------------------------------------------------------------

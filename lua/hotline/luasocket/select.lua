@@ -112,25 +112,26 @@ end
 local watches = setmetatable({}, { __mode = "k" })
 local have_epoll   -- nil: not tried yet
 
--- sock -> the watch set it is in, or a set of them: a socket must leave
--- them before it is closed (base.close calls forget), since a new socket
--- may get its descriptor number.
-local owners = setmetatable({}, { __mode = "k" })
+-- sock -> the set of watch sets it is in: a socket must leave them
+-- before it is closed (base.close calls forget), since a new socket may
+-- get its descriptor number. Weak both ways: a long-lived socket must not
+-- keep the watch set (and epoll descriptor) of a finished task alive.
+local WEAK = { __mode = "k" }
+local owners = setmetatable({}, WEAK)
 
 local function own(sock, w)
   local o = owners[sock]
   if o == nil then
-    owners[sock] = w
-  elseif o ~= w then
-    if o.poller then owners[sock] = { [o] = true, [w] = true } else o[w] = true end
+    o = setmetatable({}, WEAK)
+    owners[sock] = o
   end
+  o[w] = true
 end
 
 function base.forget(sock)
   local o = owners[sock]
   if not o then return end
   owners[sock] = nil
-  if o.poller then o = { [o] = true } end
   for w in pairs(o) do
     w.poller:forget(sock)
     if w.modes[sock] then
@@ -186,7 +187,8 @@ local function watch_for(modes, count, caller)
         p:remove(handle)
         watched[handle] = nil
         w.n = w.n - 1
-        if owners[handle] == w then owners[handle] = nil end
+        local o = owners[handle]
+        if o then o[w] = nil end
       end
     end
   end
@@ -278,7 +280,9 @@ function M.select(recvt, sendt, timeout)
     check_set(sendt, 2, "select")
   end
   if timeout ~= nil and type(timeout) ~= "number" then
-    base.argerror(3, "select", "number expected, got " .. type(timeout), 3)
+    local n = tonumber(timeout)     -- LuaSocket takes "0.5" too
+    if not n then base.argerror(3, "select", "number expected, got " .. type(timeout), 3) end
+    timeout = n
   end
   if timeout and timeout < 0 then timeout = nil end
   local deadline = timeout and now() + timeout

@@ -12,6 +12,7 @@
 local base = require "hotline.luasocket.base"
 
 local find, sub, gsub = string.find, string.sub, string.gsub
+local floor, ceil = math.floor, math.ceil
 local type, tostring, concat, setmetatable = type, tostring, table.concat, setmetatable
 local fail, arm, argerror = base.fail, base.arm, base.argerror
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
@@ -110,7 +111,17 @@ end
 -- A number: exactly size bytes, the prefix counted in (as LuaSocket 3).
 local function receive_count(self, sock, size, prefix, deadline)
   local want = size - (prefix and #prefix or 0)
-  if want <= 0 and prefix and prefix ~= "" then return prefix end
+  if want <= 0 then
+    if prefix and prefix ~= "" then return prefix end
+    -- 0 bytes: LuaSocket still waits for some (or the close) and keeps
+    -- them, so receive(0) answers "timeout" or "closed" as it does
+    if self.bpos > #self.buf then
+      local data, err = fill(self, sock, deadline, false)
+      if not data then return nil, err, "" end
+      self.buf, self.bpos = data, 1
+    end
+    return ""
+  end
   local got, parts, n, short = nil, nil, 0, false
   local data, pos = self.buf, self.bpos
   self.buf, self.bpos = "", 1           -- what is taken is the caller's now
@@ -225,14 +236,18 @@ function stream.send(self, data, i, j)
   if (i == nil or i == 1) and j == nil and sock and len > 0 and self.block == self.hto
       and not self.total then
     -- the usual case: all of data, and it all goes at once
-    local sent = sock:send(data)
-    if sent then
-      self.tx = self.tx + sent
-      if sent == len then return len end
-      i = sent + 1
-    end
+    local sent, err, code = sock:send(data)
+    -- a failure here has waited its timeout already: not a second time
+    if not sent then return nil, select(2, fail(err, code)), 0 end
+    self.tx = self.tx + sent
+    if sent == len then return len end
+    i = sent + 1
   end
   i, j = tonumber(i) or 1, tonumber(j) or -1
+  -- whole numbers, cut toward zero as LuaSocket's C cast does (a
+  -- fraction left in j would never be reached: the loop below would spin)
+  i = i < 0 and ceil(i) or floor(i)
+  j = j < 0 and ceil(j) or floor(j)
   if i < 0 then i = len + i + 1 end
   if i < 1 then i = 1 end
   if j < 0 then j = len + j + 1 end
@@ -259,10 +274,9 @@ function stream.shutdown(self, how)
   check_kind(self, "client", "shutdown")
   local mapped = HOW[how or "both"]
   if not mapped then argerror(2, "shutdown", "invalid option '" .. tostring(how) .. "'") end
+  -- LuaSocket answers 1 whatever shutdown(2) said (closed, not connected)
   local sock = self.sock
-  if not sock then return nil, "closed" end
-  local ok, err, code = sock:shutdown(mapped)
-  if not ok then return fail(err, code) end
+  if sock then sock:shutdown(mapped) end
   return 1
 end
 

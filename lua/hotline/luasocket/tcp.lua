@@ -33,6 +33,8 @@ local function ensure_socket(self, family)
   if self.sock then return true end
   local sock, err, code = core.socket(family, "stream")
   if not sock then return fail(err, code) end
+  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
+  if family == "inet6" then sock:setoption("ipv6only", true) end
   self.sock, self.family = sock, family
   return base.apply_pending(self)
 end
@@ -78,7 +80,9 @@ function methods.connect(self, address, port)
   if FORWARDING and nested[coroutine_running()] then
     return forward(methods.connect, self, address, port)
   end
-  check_kind(self, "master", "connect")
+  -- a client too: after a connect that timed out, asking again is how
+  -- LuaSocket's users learn that it completed
+  if type(self) ~= "table" or self.kind ~= "client" then check_kind(self, "master", "connect") end
   if self.sock == false then return nil, "closed" end
   port = check_port(port, "connect")
   local addrs, err = base.resolve(check_address(address, "connect"), port, self.family)
@@ -97,7 +101,12 @@ function methods.connect(self, address, port)
         return 1
       end
       err = select(2, fail(err, code))
-      if err == "timeout" then return nil, err end
+      if err == "timeout" then
+        -- still connecting: a client now (as in LuaSocket), so that
+        -- select can wait for it to become writable and send follow
+        setmetatable(self, self.classes.client)
+        return nil, err
+      end
       if fresh then    -- a failed connect spoils the descriptor: start over
         base.forget(self.sock)
         self.sock:close()
@@ -147,7 +156,6 @@ local function master(family)
   if family then
     local ok, err = ensure_socket(self, family)
     if not ok then return nil, err end
-    if family == "inet6" then self.sock:setoption("ipv6only", true) end
   end
   return self
 end

@@ -33,6 +33,8 @@ local function ensure_socket(self, family)
   if self.sock then return true end
   local sock, err, code = core.socket(family, "dgram")
   if not sock then return fail(err, code) end
+  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
+  if family == "inet6" then sock:setoption("ipv6only", true) end
   self.sock, self.family = sock, family
   return base.apply_pending(self)
 end
@@ -102,7 +104,10 @@ function methods.setpeername(self, host, port)
     setmetatable(self, self.classes.unconnected)
     return 1
   end
-  check_state(self, "unconnected", "setpeername")
+  -- a connected object may move to another peer (connect(2) allows it)
+  if type(self) ~= "table" or self.state ~= "connected" then
+    check_state(self, "unconnected", "setpeername")
+  end
   local h, p = address(self, host, port, "setpeername")
   if not h then return nil, p end
   local ok, err, code = self.sock:connect(h, p)
@@ -229,7 +234,6 @@ function udp.new(cls, family)
   if family then
     local ok, err = ensure_socket(self, family)
     if not ok then return nil, err end
-    if family == "inet6" then self.sock:setoption("ipv6only", true) end
   end
   return self
 end
