@@ -237,8 +237,9 @@ describe("TLS", function()
         a:close()
       end
       -- under the EAGAIN mock the server's alert may not fit before it
-      -- closes: the client then sees the reset
-      if not (helpers.MOCKED and code == "ECONNRESET") then
+      -- closes: the client then sees the reset (on a read, or EPIPE on the
+      -- write that finishes its side of the handshake)
+      if not (helpers.MOCKED and (code == "ECONNRESET" or code == "EPIPE")) then
         assert.equal("ETLS", code)
         assert.matches("alert certificate required", err)
       end
