@@ -266,6 +266,18 @@ function base.apply_pending(self)
   return true
 end
 
+-- Gives an object made before its address family was known its socket
+-- of socktype ("stream" or "dgram") for family, once. -> true | nil, err
+function base.ensure_socket(self, family, socktype)
+  if self.sock then return true end
+  local sock, err, code = core.socket(family, socktype)
+  if not sock then return base.fail(err, code) end
+  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
+  if family == "inet6" then sock:setoption("ipv6only", true) end
+  self.sock, self.family = sock, family
+  return base.apply_pending(self)
+end
+
 -- Addresses -----------------------------------------------------------------
 
 -- hotline.getaddrinfo through the public table, so a non-blocking

@@ -8,7 +8,6 @@
 -- the wrong state raises.
 -- SPDX-License-Identifier: MIT
 
-local core = require "hotline.core"
 local base = require "hotline.luasocket.base"
 local stream = require "hotline.luasocket.stream"
 
@@ -30,13 +29,7 @@ local methods = {
 
 -- Makes the master's descriptor for family if it has none yet.
 local function ensure_socket(self, family)
-  if self.sock then return true end
-  local sock, err, code = core.socket(family, "stream")
-  if not sock then return fail(err, code) end
-  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
-  if family == "inet6" then sock:setoption("ipv6only", true) end
-  self.sock, self.family = sock, family
-  return base.apply_pending(self)
+  return base.ensure_socket(self, family, "stream")
 end
 
 -- An address is a string (a name or a numeric address) or a number.

@@ -30,13 +30,7 @@ local function check_state(self, state, fname)
 end
 
 local function ensure_socket(self, family)
-  if self.sock then return true end
-  local sock, err, code = core.socket(family, "dgram")
-  if not sock then return fail(err, code) end
-  -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
-  if family == "inet6" then sock:setoption("ipv6only", true) end
-  self.sock, self.family = sock, family
-  return base.apply_pending(self)
+  return base.ensure_socket(self, family, "dgram")
 end
 
 -- The first address of host, port for this object: -> host, port | nil, err
