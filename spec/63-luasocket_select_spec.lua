@@ -170,7 +170,9 @@ describe("hotline.luasocket select", function()
     tasks(1)                                  -- the loop's own poller exists now
     local before = helpers.count_fds()
     tasks(20)
-    assert.equal(before, helpers.count_fds())
+    -- at most as many: a set the first round left to the collector may
+    -- only go now (LuaJIT), but none of the twenty rounds may stay
+    assert.is_true(helpers.count_fds() <= before)
     c:close()
     s:close()
   end)
