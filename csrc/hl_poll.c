@@ -49,6 +49,11 @@ static hl_poller *to_poller(lua_State *L) {
   return p;
 }
 
+hl_poller *hl_poller_test(lua_State *L, int idx) {
+  hl_poller *p = (hl_poller *)hl_tagged(L, idx, hl_poller_tag, sizeof *p);
+  return p != NULL && p->backend != NULL ? p : NULL;
+}
+
 static hl_poller *check_poller(lua_State *L) {
   hl_poller *p = to_poller(L);
   if (p->backend == NULL) luaL_argerror(L, 1, "attempt to use a closed poller");
@@ -107,6 +112,7 @@ static int set_events(lua_State *L, const hl_ctx *ctx, hl_poller *p,
       return 1;
     }
   }
+  p->primed = 0;                        /* what it found may be stale */
   if (old != events && !(closing && p->backend->forgets_closed)) {
     t0 = p->fd >= 0 ? hl_trace_start(ctx) : 0;
     err = p->backend->ctl(p, fd, old, events);
@@ -192,26 +198,51 @@ static int poll_next(lua_State *L) {
   return 0;
 }
 
-/* p:wait([seconds]) -> iterator, p. nil waits until something is ready;
- * a signal ends the wait early with nothing ready. */
-static int poll_wait(lua_State *L) {
-  const hl_ctx *ctx = hl_ctx_get(L);
-  hl_poller *p = check_poller(L);
-  double timeout = hl_checkseconds(L, 2), t0;
-  int ms = timeout < 0 ? -1
-           : timeout * 1e3 >= INT_MAX ? INT_MAX : (int)ceil(timeout * 1e3);
+static int to_ms(double seconds) {
+  if (seconds < 0) return -1;
+  return seconds * 1e3 >= INT_MAX ? INT_MAX : (int)ceil(seconds * 1e3);
+}
+
+/* One wait of the backend's into p->ready, traced. -> count, -errno */
+static int wait_once(const hl_ctx *ctx, hl_poller *p, int ms) {
+  double t0;
   int n;
   if (p->nready == p->readycap && p->readycap < HL_READY_MAX &&
       hl_poll_reserve(p, p->readycap * 2) != 0)
-    return luaL_error(L, "out of memory");
-  p->nready = p->cursor = 0;
+    return -ENOMEM;
+  p->nready = p->cursor = p->primed = 0;
   t0 = hl_trace_start(ctx);
   n = p->backend->wait(p, ms);
   if (t0) hl_trace_end(t0, p->fd >= 0 ? "epoll_wait" : "poll", p->fd,
                        n < 0 ? -1 : n, hl_error_name(-n), "%d ms", ms);
-  if (n < 0 && n != -EINTR)
-    return luaL_error(L, "%s failed: %s", p->backend->name, strerror(-n));
   p->nready = n < 0 ? 0 : n;
+  return n;
+}
+
+int hl_poll_prime(const hl_ctx *ctx, hl_poller *p, double seconds) {
+  double deadline = seconds > 0 ? hl_monotime() + seconds : 0;
+  int n;
+  while ((n = wait_once(ctx, p, to_ms(seconds))) == -EINTR) {
+    if (seconds > 0 && (seconds = deadline - hl_monotime()) < 0) seconds = 0;
+  }
+  if (n > 0) p->primed = 1;
+  return n;
+}
+
+/* p:wait([seconds]) -> iterator, p. nil waits until something is ready;
+ * a signal ends the wait early with nothing ready. Right after
+ * hl_poll_prime, wait(0) hands out what that found. */
+static int poll_wait(lua_State *L) {
+  hl_poller *p = check_poller(L);
+  double timeout = hl_checkseconds(L, 2);
+  int n;
+  if (p->primed && timeout == 0) {
+    p->primed = p->cursor = 0;
+  } else {
+    n = wait_once(hl_ctx_get(L), p, to_ms(timeout));
+    if (n < 0 && n != -EINTR)
+      return luaL_error(L, "%s failed: %s", p->backend->name, strerror(-n));
+  }
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_pushvalue(L, 1);
   return 2;

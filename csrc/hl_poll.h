@@ -46,11 +46,22 @@ struct hl_poller {
   int nmasks;
   hl_ready *ready;         /* filled by wait */
   int nready, cursor, readycap;
+  int primed;              /* ready holds what hl_poll_prime found */
   int objects;             /* registry ref: fd -> object, weak values */
 };
 
 /* Makes room for n entries in p->ready; 0 or ENOMEM. */
 int hl_poll_reserve(hl_poller *p, int n);
+
+/* The open poller at idx, or NULL if it is something else. */
+hl_poller *hl_poller_test(lua_State *L, int idx);
+
+/* Waits up to seconds (negative: for ever) for p's descriptors, a signal
+ * resuming the wait with the time left, and keeps what it found for the
+ * next p:wait(0), which then makes no system call of its own: so waiting
+ * on a poller outside tasks (core.waitfd) costs one epoll_wait, not a
+ * poll on its descriptor and then an epoll_wait. -> ready count, -errno */
+int hl_poll_prime(const hl_ctx *ctx, hl_poller *p, double seconds);
 
 #ifdef HL_HAVE_EPOLL
 extern const hl_poll_backend hl_poll_epoll;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hl_error.h"
+#include "hl_poll.h"
 #include "hl_socket.h"
 #include "hl_wait.h"
 
@@ -19,20 +20,30 @@ static int to_ms(double seconds) {
 
 /* hotline.core.waitfd(s, "wantread" | "wantwrite" [, seconds])
  * -> true | nil, "timeout", "ETIMEDOUT" | nil, msg, code.
- * s is a socket or a descriptor number (a resolver's, say).
- * seconds is the time a call has left: nil waits for ever, and a negative
- * number (a deadline already past) only looks. Signals do not end the
- * wait early: it resumes with the time left. */
+ * s is a socket or a descriptor number (a resolver's, say), or a poller
+ * to wait for anything in it ("wantread"), its next wait(0) then handing
+ * out what this found. seconds is the time a call has left: nil waits
+ * for ever, and a negative number (a deadline already past) only looks.
+ * Signals do not end the wait early: it resumes with the time left. */
 static int lib_waitfd(lua_State *L) {
   const hl_ctx *ctx = hl_ctx_get(L);
-  hl_socket *s = lua_type(L, 1) == LUA_TNUMBER ? NULL
-                                                : hl_socket_checkopen(L, 1);
-  int fd = s ? s->fd : (int)hl_checksize(L, 1, INT_MAX - 1);
+  hl_poller *p = lua_type(L, 1) == LUA_TUSERDATA ? hl_poller_test(L, 1) : NULL;
+  hl_socket *s = lua_type(L, 1) == LUA_TNUMBER || p ? NULL
+                                                     : hl_socket_checkopen(L, 1);
+  int fd = s ? s->fd : p ? p->fd : (int)hl_checksize(L, 1, INT_MAX - 1);
   int write = hl_checkoption(L, 2, NULL, want_names);
   double timeout = hl_checkseconds(L, 3), deadline = 0, t0;
   struct pollfd pfd;
   int rc, err;
   if (lua_type(L, 3) == LUA_TNUMBER && lua_tonumber(L, 3) < 0) timeout = 0;
+  if (p) {
+    luaL_argcheck(L, !write, 2, "a poller waits to read");
+    rc = hl_poll_prime(ctx, p, timeout);
+    if (rc < 0) return hl_error_push(L, -rc);
+    if (rc == 0) return hl_error_pushmsg(L, "timeout", "ETIMEDOUT");
+    lua_pushboolean(L, 1);
+    return 1;
+  }
   if (timeout > 0) deadline = hl_monotime() + timeout;
   pfd.fd = fd;
   pfd.events = write ? POLLOUT : POLLIN;

@@ -61,6 +61,7 @@ build = {
       ["hotline.luasocket.udp"] = "lua/hotline/luasocket/udp.lua",
       ["hotline.luasocket.unix"] = "lua/hotline/luasocket/unix.lua",
       ["hotline.luasocket.select"] = "lua/hotline/luasocket/select.lua",
+      ["hotline.luasocket.watch"] = "lua/hotline/luasocket/watch.lua",
       ["hotline.luasocket.dns"] = "lua/hotline/luasocket/dns.lua",
       ["hotline.luasocket.protect"] = "lua/hotline/luasocket/protect.lua",
       ["hotline.luasocket.sinks"] = "lua/hotline/luasocket/sinks.lua",

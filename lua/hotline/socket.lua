@@ -163,6 +163,10 @@ core.metatable.__close = methods.close   -- Lua 5.4: local s <close> = ...
 
 local socket = {}
 
+-- The C calls themselves, which only try: for a layer that knows its
+-- call must not wait (hotline.luasocket with a timeout of 0).
+socket.try_recv, socket.try_send, socket.try_accept = recv, send, accept
+
 local function check_opts(opts, fname)
   if opts == nil then return {} end
   if type(opts) ~= "table" then

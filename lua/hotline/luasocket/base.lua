@@ -94,10 +94,13 @@ local serial = 0
 -- A new object of metatable mt over sock (nil: a master not yet bound).
 function base.new(mt, sock, family)
   serial = serial + 1
-  -- block, total (timeouts) and hto (the socket's) start as nil
+  -- block, total (timeouts) and hto (the socket's): false for none. Every
+  -- field the calls read is the object's own, so reading it never goes
+  -- through the class's __index
   local self = setmetatable({
     sock = sock, family = family, id = serial, buf = "", bpos = 1,
-    rx = 0, tx = 0, birth = now(),
+    rx = 0, tx = 0, birth = now(), block = false, total = false, hto = false,
+    kind = mt.__index.kind, state = mt.__index.state,
   }, mt)
   if newproxy then
     local proxy = newproxy(true)
@@ -105,6 +108,12 @@ function base.new(mt, sock, family)
     self.gcproxy = proxy
   end
   return self
+end
+
+-- Moves self to the class of metatable mt (a state change).
+function base.become(self, mt)
+  setmetatable(self, mt)
+  self.kind, self.state = mt.__index.kind, mt.__index.state
 end
 
 -- Timeouts ---------------------------------------------------------------
@@ -117,7 +126,7 @@ function base.settimeout(self, value, mode)
     if value == nil then argerror(2, "settimeout", "number expected") end
   end
   if value ~= value then argerror(2, "settimeout", "number expected, got nan") end
-  if value and value < 0 then value = nil end
+  if value == nil or value < 0 then value = false end
   mode = mode or "b"
   if mode == "b" then
     self.block = value
@@ -149,7 +158,7 @@ function base.arm(self, sock, deadline)
     if not t or left < t then t = left end
   end
   if t ~= self.hto then
-    sock:settimeout(t)
+    sock:settimeout(t or nil)
     self.hto = t
   end
 end
@@ -178,6 +187,7 @@ end
 function base.setfd(self, fd)
   if fd == -1 then
     self.sock = false
+    base.epoch = base.epoch + 1
     return
   end
   if fd ~= base.getfd(self) then
@@ -189,8 +199,13 @@ function base.dirty(self)
   return self.bpos <= #self.buf
 end
 
--- Set by select.lua: takes a socket out of select's watch sets.
+-- Set by watch.lua: takes a socket out of select's watch sets.
 function base.forget() end
+
+-- Counts the changes of an object's socket other than a close (a master
+-- getting its descriptor, setfd(-1)): select's copied watch sets start
+-- again when it moves.
+base.epoch = 0
 
 function base.close(self)
   local sock = self.sock
@@ -275,6 +290,7 @@ function base.ensure_socket(self, family, socktype)
   -- LuaSocket makes every IPv6 socket IPv6-only (its options may undo it)
   if family == "inet6" then sock:setoption("ipv6only", true) end
   self.sock, self.family = sock, family
+  base.epoch = base.epoch + 1
   return base.apply_pending(self)
 end
 

@@ -17,6 +17,7 @@
 local core = require "hotline.core"
 local loop = require "hotline.loop"
 local base = require "hotline.luasocket.base"
+local watch = require "hotline.luasocket.watch"
 
 local now, waitfd = core.monotime, core.waitfd
 local type, pairs, next, rawget = type, pairs, next, rawget
@@ -110,34 +111,16 @@ end
 
 -- Watch sets: caller (task, or true outside tasks) -> { poller, modes }.
 local watches = setmetatable({}, { __mode = "k" })
-local have_epoll   -- nil: not tried yet
 
--- sock -> the set of watch sets it is in: a socket must leave them
--- before it is closed (base.close calls forget), since a new socket may
--- get its descriptor number. Weak both ways: a long-lived socket must not
--- keep the watch set (and epoll descriptor) of a finished task alive.
-local WEAK = { __mode = "k" }
-local owners = setmetatable({}, WEAK)
+-- What a socket about to be closed does to a watch set (watch.lua).
+local General = {}
+General.__index = General
 
-local function own(sock, w)
-  local o = owners[sock]
-  if o == nil then
-    o = setmetatable({}, WEAK)
-    owners[sock] = o
-  end
-  o[w] = true
-end
-
-function base.forget(sock)
-  local o = owners[sock]
-  if not o then return end
-  owners[sock] = nil
-  for w in pairs(o) do
-    w.poller:forget(sock)
-    if w.modes[sock] then
-      w.modes[sock] = nil
-      w.n = w.n - 1
-    end
+function General:drop(sock)
+  self.poller:forget(sock)
+  if self.modes[sock] then
+    self.modes[sock] = nil
+    self.n = self.n - 1
   end
 end
 
@@ -146,15 +129,12 @@ end
 -- numbers (foreign objects) leave at the next call: nothing tells when
 -- they are closed.
 local function watch_for(modes, count, caller)
-  if have_epoll == false or not M.watch_sets then return nil end
+  if not M.watch_sets then return nil end
   local w = watches[caller]
   if not w then
-    -- HOTLINE_POLLER=poll, as for the loop, or no epoll: no watch sets
-    local ok, p = false, nil
-    if os.getenv("HOTLINE_POLLER") ~= "poll" then ok, p = pcall(core.poller, "epoll") end
-    have_epoll = (ok and p) and true or false
-    if not have_epoll then return nil end
-    w = { poller = p, fd = p:fileno(), modes = {}, n = 0, numbers = nil }
+    local p = watch.epoll()
+    if not p then return nil end
+    w = setmetatable({ poller = p, fd = p:fileno(), modes = {}, n = 0, numbers = nil }, General)
     watches[caller] = w
   end
   local p, watched = w.poller, w.modes
@@ -177,7 +157,7 @@ local function watch_for(modes, count, caller)
         w.numbers = w.numbers or {}
         w.numbers[#w.numbers + 1] = handle
       else
-        own(handle, w)
+        watch.own(handle, w)
       end
     end
   end
@@ -187,8 +167,7 @@ local function watch_for(modes, count, caller)
         p:remove(handle)
         watched[handle] = nil
         w.n = w.n - 1
-        local o = owners[handle]
-        if o then o[w] = nil end
+        if type(handle) ~= "number" then watch.disown(handle, w) end
       end
     end
   end
@@ -270,10 +249,61 @@ local function select_one(obj, deadline, timeout)
   return nil
 end
 
+-- Waits for the copied watch set's descriptor to become readable, or
+-- until deadline: false on timeout. Outside tasks the wait is on the
+-- poller itself, whose next look then makes no system call.
+local function wait_copied(set, deadline, task)
+  local _, err
+  if task then
+    _, err = loop.await_any({ set.fd, "wantread" }, deadline)
+  else
+    _, err = loop.await(set.poller, "wantread", deadline)
+  end
+  return err ~= "timeout"
+end
+
+-- select over sets of hotline.luasocket objects only, on the caller's
+-- copied watch set (watch.lua) -> select's results; nil when the sets
+-- hold other objects.
+local function copied_select(task, recvt, sendt, timeout, deadline)
+  local set, dirty = watch.prepare(task or true, recvt, sendt)
+  if not set then return nil end
+  -- outside tasks, wait first: that wait looks too, so a busy server
+  -- makes one epoll_wait per call and an idle one no more
+  local wait_first = not task
+  while true do
+    if wait_first and not dirty and timeout ~= 0 and set.watched > 0 then
+      if not wait_copied(set, deadline, task) then return {}, {}, "timeout" end
+    end
+    local readable, writable, found = watch.collect(set, recvt, sendt)
+    if found > 0 then return readable, writable end
+    if set.watched == 0 then
+      if timeout then M.sleep(timeout) else repeat M.sleep(3600) until false end
+      return {}, {}, "timeout"
+    end
+    if timeout == 0 or (deadline and now() >= deadline) then return {}, {}, "timeout" end
+    if not wait_copied(set, deadline, task) then return {}, {}, "timeout" end
+    set, dirty = watch.prepare(task or true, recvt, sendt)
+    if not set then return nil end
+    wait_first = false
+  end
+end
+
 -- socket.select(recvt, sendt [, timeout]) -> readable, writable [, "timeout"]
 function M.select(recvt, sendt, timeout)
   if FORWARDING and nested[coroutine_running()] then
     return forward(M.select, recvt, sendt, timeout)
+  end
+  -- one object of ours to read, without a time limit: the usual call in
+  -- a task, which waits on the object's socket itself
+  if sendt == nil and timeout == nil and type(recvt) == "table" and recvt[2] == nil then
+    local obj = recvt[1]
+    local sock = type(obj) == "table" and rawget(obj, "sock")
+    if sock then
+      if obj.bpos <= #obj.buf or loop.await(sock, "wantread", nil) then
+        return { obj, [obj] = 1 }, {}
+      end
+    end
   end
   if (recvt ~= nil and type(recvt) ~= "table") or (sendt ~= nil and type(sendt) ~= "table") then
     check_set(recvt, 1, "select")
@@ -293,7 +323,12 @@ function M.select(recvt, sendt, timeout)
       return {}, {}, "timeout"
     end
   end
-  local waited, task = false, loop.running()
+  local task = loop.running()
+  if M.watch_sets then
+    local readable, writable, err = copied_select(task, recvt, sendt, timeout, deadline)
+    if readable then return readable, writable, err end
+  end
+  local waited = false
   while true do
     clear(smodes)
     if next(sready) then clear(sready) end

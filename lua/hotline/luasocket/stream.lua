@@ -10,13 +10,15 @@
 -- SPDX-License-Identifier: MIT
 
 local base = require "hotline.luasocket.base"
+local hsocket = require "hotline.socket"
 
 local find, sub, gsub = string.find, string.sub, string.gsub
 local floor, ceil = math.floor, math.ceil
-local type, tostring, concat, setmetatable = type, tostring, table.concat, setmetatable
+local type, tostring, concat = type, tostring, table.concat
 local fail, arm, argerror = base.fail, base.arm, base.argerror
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
 local coroutine_running = coroutine.running
+local try_recv, try_send, try_accept = hsocket.try_recv, hsocket.try_send, hsocket.try_accept
 
 local CHUNK = 65536
 
@@ -184,28 +186,38 @@ function stream.receive(self, pattern, prefix)
   end
   local sock = self.sock
   if not sock then return nil, "closed", prefix or "" end
+  local kind = type(pattern)
+  if kind == "number" and pattern >= 1 and prefix == nil and not self.total
+      and self.bpos > #self.buf then
+    -- the usual case, a chunk into an empty buffer, without extra calls
+    -- (with a timeout of 0, not even the waiting wrapper's)
+    pattern = pattern - pattern % 1
+    local block = self.block
+    if block ~= self.hto then arm(self, sock, nil) end
+    local data, err, code
+    if block == 0 then
+      data, err, code = try_recv(sock, CHUNK)
+      if not data and (err == "wantread" or err == "wantwrite") then return nil, "timeout", "" end
+    else
+      data, err, code = sock:recv(CHUNK)
+    end
+    if not data then return nil, select(2, fail(err, code)), "" end
+    local len = #data
+    self.rx = self.rx + len
+    if len == pattern then return data end
+    if len > pattern then
+      self.buf, self.bpos = data, pattern + 1
+      return sub(data, 1, pattern)
+    end
+    if block == 0 and len < CHUNK then return nil, "timeout", data end
+    self.buf, self.bpos = data, 1
+    return receive_count(self, sock, pattern, nil, nil)
+  end
   local deadline = self.total and base.deadline(self)
   if pattern == nil then return receive_line(self, sock, prefix, deadline) end
-  local kind = type(pattern)
   if kind == "number" then
     if pattern < 0 then argerror(2, "receive", "invalid receive pattern") end
-    pattern = pattern - pattern % 1
-    if prefix == nil and self.bpos > #self.buf and pattern > 0 and not deadline then
-      -- the usual case, a chunk into an empty buffer, without extra calls
-      if self.block ~= self.hto then arm(self, sock, nil) end
-      local data, err, code = sock:recv(CHUNK)
-      if not data then return nil, select(2, fail(err, code)), "" end
-      local len = #data
-      self.rx = self.rx + len
-      if len == pattern then return data end
-      if len > pattern then
-        self.buf, self.bpos = data, pattern + 1
-        return sub(data, 1, pattern)
-      end
-      if self.hto == 0 and len < CHUNK then return nil, "timeout", data end
-      self.buf, self.bpos = data, 1
-    end
-    return receive_count(self, sock, pattern, prefix, deadline)
+    return receive_count(self, sock, pattern - pattern % 1, prefix, deadline)
   elseif kind == "string" then
     local c = sub(pattern, 1, 1) == "*" and sub(pattern, 2, 2) or sub(pattern, 1, 1)
     if c == "l" then return receive_line(self, sock, prefix, deadline) end
@@ -233,10 +245,17 @@ function stream.send(self, data, i, j)
   end
   local len = #data
   local sock = self.sock
-  if (i == nil or i == 1) and j == nil and sock and len > 0 and self.block == self.hto
+  local block = self.block
+  if (i == nil or i == 1) and j == nil and sock and len > 0 and block == self.hto
       and not self.total then
     -- the usual case: all of data, and it all goes at once
-    local sent, err, code = sock:send(data)
+    local sent, err, code
+    if block == 0 then
+      sent, err, code = try_send(sock, data)
+      if not sent and (err == "wantwrite" or err == "wantread") then return nil, "timeout", 0 end
+    else
+      sent, err, code = sock:send(data)
+    end
     -- a failure here has waited its timeout already: not a second time
     if not sent then return nil, select(2, fail(err, code)), 0 end
     self.tx = self.tx + sent
@@ -288,7 +307,7 @@ function stream.listen(self, backlog)
   if sock == nil then return nil, "not bound" end
   local ok, err, code = sock:listen(tonumber(backlog) or 32)
   if not ok then return fail(err, code) end
-  setmetatable(self, self.classes.server)
+  base.become(self, self.classes.server)
   return 1
 end
 
@@ -297,11 +316,18 @@ function stream.accept(self)
   if FORWARDING and nested[coroutine_running()] then
     return forward(stream.accept, self)
   end
-  check_kind(self, "server", "accept")
+  if type(self) ~= "table" or self.kind ~= "server" then check_kind(self, "server", "accept") end
   local sock = self.sock
   if not sock then return nil, "closed" end
-  arm(self, sock, self.total and base.deadline(self))
-  local client, err, code = sock:accept()
+  local total = self.total
+  if total or self.block ~= self.hto then arm(self, sock, total and base.deadline(self)) end
+  local client, err, code
+  if self.hto == 0 then
+    client, err, code = try_accept(sock)
+    if not client and err == "wantread" then return nil, "timeout" end
+  else
+    client, err, code = sock:accept()
+  end
   if not client then return fail(err, code) end
   return base.new(self.classes.client, client, self.family)
 end

@@ -14,7 +14,7 @@ local stream = require "hotline.luasocket.stream"
 local fail, arm, check_kind = base.fail, base.arm, stream.check_kind
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
 local coroutine_running = coroutine.running
-local type, setmetatable = type, setmetatable
+local type = type
 
 local tcp = {}
 
@@ -90,20 +90,20 @@ function methods.connect(self, address, port)
       local code
       ok, err, code = self.sock:connect(addr.host, addr.port)
       if ok then
-        setmetatable(self, self.classes.client)
+        base.become(self, self.classes.client)
         return 1
       end
       err = select(2, fail(err, code))
       if err == "timeout" then
         -- still connecting: a client now (as in LuaSocket), so that
         -- select can wait for it to become writable and send follow
-        setmetatable(self, self.classes.client)
+        base.become(self, self.classes.client)
         return nil, err
       end
       if fresh then    -- a failed connect spoils the descriptor: start over
         base.forget(self.sock)
         self.sock:close()
-        self.sock, self.family, self.hto = nil, nil, nil
+        self.sock, self.family, self.hto = nil, nil, false
       end
     end
   end

@@ -14,7 +14,7 @@ local base = require "hotline.luasocket.base"
 local fail, arm, argerror = base.fail, base.arm, base.argerror
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
 local coroutine_running = coroutine.running
-local type, tostring, setmetatable = type, tostring, setmetatable
+local type, tostring = type, tostring
 
 local DATAGRAMSIZE = 8192
 
@@ -84,7 +84,8 @@ local function disconnect(self)
   if self.family ~= "unix" then fresh:setoption("reuseaddr", true) end
   base.forget(sock)
   sock:close()
-  self.sock, self.hto = fresh, nil
+  self.sock, self.hto = fresh, false
+  base.epoch = base.epoch + 1     -- select's watch sets: a new socket
   if host and host ~= "(unnamed)" and host ~= "" then fresh:bind(host, port) end
   return true
 end
@@ -95,7 +96,7 @@ function methods.setpeername(self, host, port)
   if host == "*" and self.state == "connected" then
     local ok, err = disconnect(self)
     if not ok then return nil, err end
-    setmetatable(self, self.classes.unconnected)
+    base.become(self, self.classes.unconnected)
     return 1
   end
   -- a connected object may move to another peer (connect(2) allows it)
@@ -106,7 +107,7 @@ function methods.setpeername(self, host, port)
   if not h then return nil, p end
   local ok, err, code = self.sock:connect(h, p)
   if not ok then return fail(err, code) end
-  setmetatable(self, self.classes.connected)
+  base.become(self, self.classes.connected)
   return 1
 end
 

@@ -50,7 +50,7 @@ function methods.connect(self, path)
   arm(self, sock, self.total and base.deadline(self))
   local ok, err, code = sock:connect(path)
   if not ok then return fail(err, code) end
-  setmetatable(self, self.classes.client)
+  base.become(self, self.classes.client)
   return 1
 end
 methods.setpeername = methods.connect
