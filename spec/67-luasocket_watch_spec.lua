@@ -143,12 +143,7 @@ describe("hotline.luasocket select on a copied watch set", function()
     epoll_it = pending
   end
   epoll_it("asks the kernel one epoll_wait for unchanged sets, outside tasks too", function()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write(script)
-    f:close()
-    local ok, code, out, err = helpers.run_lua(path)
-    os.remove(path)
+    local ok, code, out, err = helpers.run_source(script)
     assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out .. err)
     local same = calls(err, "SAME", "ONE MORE")
     assert.same({ epoll_wait = 1 }, same)

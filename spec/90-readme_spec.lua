@@ -18,12 +18,7 @@ describe("README.md", function()
   for i, block in ipairs(blocks) do
     local title = block:match("\n%-%- ([^\n]+)") or block:match("[^\n]+$")
     it("example " .. i .. " runs (" .. title .. ")", function()
-      local path = os.tmpname() .. ".lua"
-      local f = assert(io.open(path, "w"))
-      f:write(block)
-      f:close()
-      local ok, code, out, err = helpers.run_lua(path)
-      os.remove(path)
+      local ok, code, out, err = helpers.run_source(block)
       assert.equal("", err)
       assert.is_true(ok, "exit " .. tostring(code) .. "\n" .. out)
       assert.not_equal("", out)

@@ -133,6 +133,17 @@ function helpers.run_lua(script, args, input)
   return code == 0, code, slurp(out), slurp(err)
 end
 
+-- Runs Lua source text as a script (helpers.run_lua) -> the same results.
+function helpers.run_source(source, args, input)
+  local path = os.tmpname() .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(source)
+  f:close()
+  local ok, code, out, err = helpers.run_lua(path, args, input)
+  os.remove(path)
+  return ok, code, out, err
+end
+
 -- Whether process pid still runs (and is not a zombie).
 function helpers.alive(pid)
   local f = io.open("/proc/" .. pid .. "/stat")
