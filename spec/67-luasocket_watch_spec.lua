@@ -118,6 +118,22 @@ describe("hotline.luasocket select on a copied watch set", function()
     for _, obj in ipairs({ c, s, c2, s2 }) do obj:close() end
   end)
 
+  ls.both("leaves out an object let go of by setfd(-1), bytes buffered or not", function()
+    local c, s = ls.pair(socket)
+    local c2, s2 = ls.pair(socket)
+    assert(c:send("xy"))
+    assert.equal("x", s:receive(1))
+    assert.is_true(s:dirty())
+    local set = { s, s2 }
+    assert.same({ s, [s] = 1 }, (socket.select(set, nil, 0)))
+    local sock = s.sock
+    s:setfd(-1)                   -- LuaSocket's select skips a descriptor of -1
+    local r, w, err = socket.select(set, nil, 0)
+    assert.same({ {}, {}, "timeout" }, { r, w, err })
+    sock:close()
+    for _, obj in ipairs({ c, c2, s2 }) do obj:close() end
+  end)
+
   local script = [[
     local hotline = require "hotline"
     local socket = require "hotline.luasocket"
