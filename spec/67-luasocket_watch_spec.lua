@@ -102,6 +102,38 @@ describe("hotline.luasocket select on a copied watch set", function()
     for _, obj in ipairs({ c2, s2, c3, s3 }) do obj:close() end
   end)
 
+  ls.both("reports ready objects even when the timeout ends before any wait", function()
+    local c, s = ls.pair(socket)
+    local c2, s2 = ls.pair(socket)
+    assert(c:send("x"))
+    -- a timeout so short that the deadline has passed by the time select
+    -- could wait: LuaSocket's select still looks, once
+    for _, set in ipairs({ { s, s2 }, { s } }) do
+      for _ = 1, 3 do
+        local r, w, err = socket.select(set, nil, 1e-9)
+        assert.same({ { s, [s] = 1 }, {} }, { r, w })
+        assert.is_nil(err)
+      end
+    end
+    for _, obj in ipairs({ c, s, c2, s2 }) do obj:close() end
+  end)
+
+  ls.both("leaves out an object let go of by setfd(-1), bytes buffered or not", function()
+    local c, s = ls.pair(socket)
+    local c2, s2 = ls.pair(socket)
+    assert(c:send("xy"))
+    assert.equal("x", s:receive(1))
+    assert.is_true(s:dirty())
+    local set = { s, s2 }
+    assert.same({ s, [s] = 1 }, (socket.select(set, nil, 0)))
+    local sock = s.sock
+    s:setfd(-1)                   -- LuaSocket's select skips a descriptor of -1
+    local r, w, err = socket.select(set, nil, 0)
+    assert.same({ {}, {}, "timeout" }, { r, w, err })
+    sock:close()
+    for _, obj in ipairs({ c, c2, s2 }) do obj:close() end
+  end)
+
   local script = [[
     local hotline = require "hotline"
     local socket = require "hotline.luasocket"

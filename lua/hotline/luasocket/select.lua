@@ -245,7 +245,9 @@ local function select_one(obj, deadline, timeout)
   if timeout == 0 then return waitfd(handle, "wantread", 0) and obj or false end
   local ok, err = loop.await(handle, "wantread", deadline)
   if ok then return obj end
-  if err == "timeout" then return false end
+  -- a deadline already past ends the wait without a look: one more look,
+  -- as LuaSocket's select always makes one
+  if err == "timeout" then return waitfd(handle, "wantread", 0) and obj or false end
   return nil
 end
 
@@ -273,7 +275,9 @@ local function copied_select(task, recvt, sendt, timeout, deadline)
   local wait_first = not task
   while true do
     if wait_first and not dirty and timeout ~= 0 and set.watched > 0 then
-      if not wait_copied(set, deadline, task) then return {}, {}, "timeout" end
+      -- its timeout still leaves the look below (a deadline already past
+      -- ends the wait without one)
+      wait_copied(set, deadline, task)
     end
     local readable, writable, found = watch.collect(set, recvt, sendt)
     if found > 0 then return readable, writable end

@@ -237,10 +237,12 @@ function M.prepare(caller, recvt, sendt)
     return nil
   end
   self.rn, self.wn = rn, wn
+  -- dirty objects are ready, but not one let go of by setfd(-1), whose
+  -- bytes LuaSocket's select skips with its descriptor of -1
   local rready, dirty = self.rready, false
   for i = 1, rn do
     local obj = recvt[i]
-    if obj.bpos <= #obj.buf then rready[obj], dirty = true, true end
+    if obj.bpos <= #obj.buf and obj.sock then rready[obj], dirty = true, true end
   end
   return self, dirty
 end
