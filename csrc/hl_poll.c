@@ -50,8 +50,7 @@ static hl_poller *to_poller(lua_State *L) {
 }
 
 hl_poller *hl_poller_test(lua_State *L, int idx) {
-  hl_poller *p = (hl_poller *)hl_tagged(L, idx, hl_poller_tag, sizeof *p);
-  return p != NULL && p->backend != NULL ? p : NULL;
+  return (hl_poller *)hl_tagged(L, idx, hl_poller_tag, sizeof(hl_poller));
 }
 
 static hl_poller *check_poller(lua_State *L) {

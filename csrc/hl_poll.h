@@ -53,7 +53,7 @@ struct hl_poller {
 /* Makes room for n entries in p->ready; 0 or ENOMEM. */
 int hl_poll_reserve(hl_poller *p, int n);
 
-/* The open poller at idx, or NULL if it is something else. */
+/* The poller at idx (open or closed), or NULL if it is something else. */
 hl_poller *hl_poller_test(lua_State *L, int idx);
 
 /* Waits up to seconds (negative: for ever) for p's descriptors, a signal

@@ -37,6 +37,7 @@ static int lib_waitfd(lua_State *L) {
   int rc, err;
   if (lua_type(L, 3) == LUA_TNUMBER && lua_tonumber(L, 3) < 0) timeout = 0;
   if (p) {
+    luaL_argcheck(L, p->backend != NULL, 1, "attempt to use a closed poller");
     luaL_argcheck(L, !write, 2, "a poller waits to read");
     rc = hl_poll_prime(ctx, p, timeout);
     if (rc < 0) return hl_error_push(L, -rc);

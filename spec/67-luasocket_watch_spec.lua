@@ -66,7 +66,9 @@ describe("hotline.luasocket select on a copied watch set", function()
         set[#set + 1] = closed[random(#closed)]
       elseif op == 8 then                       -- bytes for someone to read
         local obj = pool[random(#pool)]
+        obj:settimeout(helpers.TIMEOUT)         -- (the EAGAIN mock refuses some)
         assert(obj:send("ab\n"))
+        obj:settimeout(0)
       elseif op == 9 then                       -- someone reads some
         local obj = pool[random(#pool)]
         obj:receive(random(2))
@@ -118,7 +120,9 @@ describe("hotline.luasocket select on a copied watch set", function()
     for _, obj in ipairs({ c, s, c2, s2 }) do obj:close() end
   end)
 
-  ls.both("leaves out an object let go of by setfd(-1), bytes buffered or not", function()
+  -- (the EAGAIN mock receives 1 byte at a time: nothing is ever left over)
+  local dirty_both = helpers.MOCKED and function(name) pending(name) end or ls.both
+  dirty_both("leaves out an object let go of by setfd(-1), bytes buffered or not", function()
     local c, s = ls.pair(socket)
     local c2, s2 = ls.pair(socket)
     assert(c:send("xy"))
@@ -203,6 +207,7 @@ describe("hotline.luasocket select on a copied watch set", function()
       assert.same({ { s, "r" } }, got)
       assert.has_error(function() core.waitfd(p, "wantwrite", 0) end)
       p:close()
+      assert.error_matches(function() core.waitfd(p, "wantread", 0) end, "closed poller")
       c:close()
       s:close()
     end)

@@ -2,16 +2,18 @@
 -- no FD_SETSIZE ceiling, and socket.sleep and socket.gettime.
 --
 -- Each caller (each task, and the code outside tasks) keeps an epoll set
--- of its own between calls, brought up to date with what the call asks
--- for: a server that selects on much the same sockets every time pays
--- system calls only for what changed, and one epoll_wait that does not
--- wait finds every ready object. When none is, the caller waits for the
--- set's descriptor to become readable in loop.await_any, the one wait
--- point (a yield in a task, a blocking poll outside). One object alone
--- waits in loop.await instead. Without epoll (the poll backend) a poll
--- poller looks and loop.await_any waits on the whole list. Objects with
--- bytes received but not handed out (dirty) are ready to read at once;
--- foreign objects take part through getfd and dirty, as LuaSocket allows.
+-- of its own between calls. For sets of hotline.luasocket objects only,
+-- that is watch.lua's copied set: the sets are compared with a copy of
+-- the last call's, only what changed is told to epoll, and one epoll_wait
+-- finds every ready object. Outside tasks the wait comes first and is that
+-- epoll_wait (loop.await on the poller); in a task a look comes first, and
+-- the task then waits for the set's descriptor in loop.await_any (the one
+-- wait point either way). Sets with foreign objects, which take part
+-- through getfd and dirty as LuaSocket allows, use a second epoll set
+-- diffed by handle (watch_for below); without epoll (the poll backend) a
+-- poll poller looks and loop.await_any waits on the whole list. One object
+-- alone to read waits in loop.await. Objects with bytes received but not
+-- handed out (dirty) are ready to read at once.
 -- SPDX-License-Identifier: MIT
 
 local core = require "hotline.core"
