@@ -138,6 +138,29 @@ describe("hotline.luasocket select on a copied watch set", function()
     for _, obj in ipairs({ c, c2, s2 }) do obj:close() end
   end)
 
+  local two_it = (os.getenv("HOTLINE_POLLER") == "poll" or not pcall(hotline.poller, "epoll"))
+    and pending or it
+  two_it("lets two tasks select on the same lone object at once", function()
+    local c, s = ls.pair(socket)
+    for _, timeout in ipairs({ 1, false }) do
+      local got = {}
+      for i = 1, 2 do
+        hotline.spawn(function()
+          local r, _, err = socket.select({ s }, nil, timeout or nil)
+          got[i] = err or r[1]
+        end)
+      end
+      hotline.spawn(function()                -- once both wait (tasks start in turn)
+        assert(c:send("x"))
+      end)
+      assert(hotline.run())
+      assert.same({ s, s }, got)
+      assert.equal("x", s:receive(1))
+    end
+    c:close()
+    s:close()
+  end)
+
   local script = [[
     local hotline = require "hotline"
     local socket = require "hotline.luasocket"

@@ -25,6 +25,7 @@ local now, waitfd = core.monotime, core.waitfd
 local type, pairs, next, rawget = type, pairs, next, rawget
 local FORWARDING, nested, forward = base.FORWARDING, base.nested, base.forward
 local coroutine_running = coroutine.running
+local readers = loop.internal.readers   -- socket -> the task waiting to read it
 
 local M = {}
 
@@ -244,6 +245,8 @@ local function select_one(obj, deadline, timeout)
     if not handle then return nil end
   end
   if dirty then return obj end
+  -- another task waits on the socket itself: take the caller's watch set
+  if readers[handle] and timeout ~= 0 then return nil end
   if timeout == 0 then return waitfd(handle, "wantread", 0) and obj or false end
   local ok, err = loop.await(handle, "wantread", deadline)
   if ok then return obj end
@@ -305,7 +308,7 @@ function M.select(recvt, sendt, timeout)
   if sendt == nil and timeout == nil and type(recvt) == "table" and recvt[2] == nil then
     local obj = recvt[1]
     local sock = type(obj) == "table" and rawget(obj, "sock")
-    if sock then
+    if sock and not readers[sock] then
       if obj.bpos <= #obj.buf or loop.await(sock, "wantread", nil) then
         return { obj, [obj] = 1 }, {}
       end
