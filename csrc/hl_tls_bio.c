@@ -17,7 +17,10 @@
 #define HL_SEND_FLAGS 0
 #endif
 
-static int bio_write(BIO *b, const char *p, int len) {
+/* One send or recv on the connection's descriptor, retried on EINTR and
+ * traced -> its result. The BIO is told to retry on EAGAIN; any other
+ * failure is kept for the error report. */
+static ssize_t transfer(BIO *b, int sending, char *p, int len) {
   hl_tls *t = (hl_tls *)BIO_get_data(b);
   double t0;
   ssize_t n;
@@ -25,39 +28,35 @@ static int bio_write(BIO *b, const char *p, int len) {
   BIO_clear_retry_flags(b);
   do {
     t0 = hl_trace_start(t->ctx);
-    n = send(t->fd, p, (size_t)len, HL_SEND_FLAGS);
+    n = sending ? send(t->fd, p, (size_t)len, HL_SEND_FLAGS)
+                : recv(t->fd, p, (size_t)len, 0);
     err = errno;
-    if (t0) hl_trace_end(t0, "send", t->fd, (long)n, hl_error_name(err),
-                         "%d, tls record", len);
+    if (t0) hl_trace_end(t0, sending ? "send" : "recv", t->fd, (long)n,
+                         hl_error_name(err), "%d, tls record", len);
   } while (n < 0 && err == EINTR);
   if (n < 0) {
-    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_write(b);
-    else t->syserr = err;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      if (sending)
+        BIO_set_retry_write(b);
+      else
+        BIO_set_retry_read(b);
+    } else {
+      t->syserr = err;
+    }
     errno = err;
-    return -1;
   }
-  return (int)n;
+  return n;
+}
+
+static int bio_write(BIO *b, const char *p, int len) {
+  ssize_t n = transfer(b, 1, (char *)p, len);
+  return n < 0 ? -1 : (int)n;
 }
 
 static int bio_read(BIO *b, char *p, int len) {
   hl_tls *t = (hl_tls *)BIO_get_data(b);
-  double t0;
-  ssize_t n;
-  int err;
-  BIO_clear_retry_flags(b);
-  do {
-    t0 = hl_trace_start(t->ctx);
-    n = recv(t->fd, p, (size_t)len, 0);
-    err = errno;
-    if (t0) hl_trace_end(t0, "recv", t->fd, (long)n, hl_error_name(err),
-                         "%d, tls record", len);
-  } while (n < 0 && err == EINTR);
-  if (n < 0) {
-    if (err == EAGAIN || err == EWOULDBLOCK) BIO_set_retry_read(b);
-    else t->syserr = err;
-    errno = err;
-    return -1;
-  }
+  ssize_t n = transfer(b, 0, p, len);
+  if (n < 0) return -1;
   if (n == 0) t->eof = 1;
   t->drained = n < len;
   return (int)n;

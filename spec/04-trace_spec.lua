@@ -1,19 +1,6 @@
 -- hotline.trace and HOTLINE_TRACE: one line per system call on stderr.
 local helpers = require "spec.helpers"
 
-local function run_script(source, env)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(source)
-  f:close()
-  local saved = helpers.env
-  helpers.env = saved .. " " .. (env or "")
-  local ok, code, out, err = helpers.run_lua(path)
-  helpers.env = saved
-  os.remove(path)
-  return ok, code, out, err
-end
-
 local script = [[
   local hotline = require "hotline"
   %s
@@ -27,14 +14,14 @@ local script = [[
 
 describe("tracing", function()
   it("is off by default", function()
-    local ok, _, out, err = run_script(script:format(""))
+    local ok, _, out, err = helpers.run_source(script:format(""))
     assert.is_true(ok)
     assert.matches("connection refused", out)
     assert.equal("", err)
   end)
 
   it("hotline.trace(true) prints each call with fd, arguments, result and time", function()
-    local ok, _, _, err = run_script(script:format("assert(hotline.trace(true) == false)"))
+    local ok, _, _, err = helpers.run_source(script:format("assert(hotline.trace(true) == false)"))
     assert.is_true(ok)
     local pid = err:match("^%[hotline (%d+)%]")
     assert.truthy(pid)
@@ -51,13 +38,14 @@ describe("tracing", function()
   end)
 
   it("HOTLINE_TRACE=1 turns it on from the environment", function()
-    local ok, _, _, err = run_script(script:format(""), "HOTLINE_TRACE=1")
+    local ok, _, _, err = helpers.run_source(script:format(""), "HOTLINE_TRACE=1")
     assert.is_true(ok)
     assert.matches("%] connect%(fd=%d+, finished%) = %-1 ECONNREFUSED", err)
   end)
 
   it("hotline.trace(false) turns it off again", function()
-    local ok, _, _, err = run_script(script:format("hotline.trace(false)"), "HOTLINE_TRACE=1")
+    local ok, _, _, err = helpers.run_source(script:format("hotline.trace(false)"),
+      "HOTLINE_TRACE=1")
     assert.is_true(ok)
     assert.equal("", err)
   end)

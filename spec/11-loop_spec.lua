@@ -79,17 +79,12 @@ for _, backend in ipairs(helpers.backends()) do
     end)
 
     it("the default report goes to stderr without stopping the loop", function()
-      local script = os.tmpname() .. ".lua"
-      local f = assert(io.open(script, "w"))
-      f:write([[
+      local ok, _, out, err = helpers.run_source([[
         local hotline = require "hotline"
         hotline.spawn(function() error("task exploded") end)
         hotline.spawn(function() hotline.sleep(0.01) print("still here") end)
         print(hotline.run())
       ]])
-      f:close()
-      local ok, _, out, err = helpers.run_lua(script)
-      os.remove(script)
       assert.is_true(ok)
       assert.matches("still here\ntrue", out)
       assert.matches("hotline: task failed: .*task exploded", err)

@@ -429,9 +429,7 @@ describe("TLS", function()
   end)
 
   it("traces the handshake steps and the record I/O", function()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write(string.format([[
+    local ok, _, out, err = helpers.run_source(string.format([[
       package.path = "spec/tools/?.lua;" .. package.path
       local hotline = require "hotline"
       local certs = require "certs"
@@ -441,13 +439,7 @@ describe("TLS", function()
       a:close()
       b:close()
       print("done")
-    ]], c.ca, c.cert, c.key))
-    f:close()
-    local saved = helpers.env
-    helpers.env = saved .. " HOTLINE_TRACE=1"
-    local ok, _, out, err = helpers.run_lua(path)
-    helpers.env = saved
-    os.remove(path)
+    ]], c.ca, c.cert, c.key), "HOTLINE_TRACE=1")
     assert.is_true(ok, err)
     assert.equal("done\n", out)
     assert.matches("tls%(fd=%d+, SSLv3/TLS write client hello%)", err)

@@ -147,7 +147,7 @@ describe("TLS under load", function()
   end)
 
   it("survives writing to a TLS peer that reset, with SIGPIPE at its default", function()
-    local ok, code, out, err = helpers.run_lua("spec/tools/tls-sigpipe.lua",
+    local ok, code, out, err = helpers.run_lua("spec/tools/sigpipe.lua",
       c.cert .. " " .. c.key .. " " .. c.ca)
     assert.is_true(ok, "exit " .. tostring(code) .. ": " .. err)
     assert.matches("^write E[A-Z]+\nsend E[A-Z]+\nsurvived\n$", out)

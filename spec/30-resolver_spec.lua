@@ -219,21 +219,13 @@ describe("hotline.resolver", function()
   end)
 
   it("HOTLINE_TRACE shows each query", function()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write(string.format([[
+    local ok, _, _, err = helpers.run_source(string.format([[
       local hotline = require "hotline"
       local r = assert(hotline.resolver({ nameservers = { %q }, hosts = false,
         timeout = 0.1, attempts = 2 }))
       assert(r:getaddrinfo("a.test", 80))
       assert(not r:getaddrinfo("silent.test", 80))
-    ]], server.address))
-    f:close()
-    local saved = helpers.env
-    helpers.env = saved .. " HOTLINE_TRACE=1"
-    local ok, _, _, err = helpers.run_lua(path)
-    helpers.env = saved
-    os.remove(path)
+    ]], server.address), "HOTLINE_TRACE=1")
     assert.is_true(ok, err)
     assert.matches("%] ares_getaddrinfo%(a%.test, 80%) = 1  [%d.]+ ms", err)
     local _, retries = err:gsub("ares_getaddrinfo%(silent%.test, 80%) = %-1 EAI_AGAIN", "")

@@ -103,19 +103,11 @@ describe("hotline.connect with Happy Eyeballs", function()
     local live = assert(hotline.listen("127.0.0.1", 0))
     local _, port = live:getsockname()
     local dead, held = dead_ipv6(port)
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write(string.format([[
+    local ok, _, _, err = helpers.run_source(string.format([[
       local hotline = require "hotline"
       local r = assert(hotline.resolver({ nameservers = { %q }, hosts = false }))
       assert(hotline.connect("he.test", %d, { resolver = r, timeout = 5 })):close()
-    ]], server.address, port))
-    f:close()
-    local saved = helpers.env
-    helpers.env = saved .. " HOTLINE_TRACE=1"
-    local ok, _, _, err = helpers.run_lua(path)
-    helpers.env = saved
-    os.remove(path)
+    ]], server.address, port), "HOTLINE_TRACE=1")
     assert.is_true(ok, err)
     assert.matches("%] ares_getaddrinfo%(he%.test, " .. port .. "%) = 2 ", err)
     local v6 = err:find("connect%(fd=%d+, %[::1%]:" .. port .. "%) = %-1 EINPROGRESS")

@@ -133,15 +133,34 @@ function helpers.run_lua(script, args, input)
   return code == 0, code, slurp(out), slurp(err)
 end
 
--- Runs Lua source text as a script (helpers.run_lua) -> the same results.
-function helpers.run_source(source, args, input)
+-- Runs Lua source text as a script (helpers.run_lua), with env (say
+-- "HOTLINE_TRACE=1") added to its environment -> ok, code, stdout, stderr
+function helpers.run_source(source, env)
   local path = os.tmpname() .. ".lua"
   local f = assert(io.open(path, "w"))
   f:write(source)
   f:close()
-  local ok, code, out, err = helpers.run_lua(path, args, input)
+  local saved = helpers.env
+  helpers.env = saved .. " " .. (env or "")
+  local ok, code, out, err = helpers.run_lua(path)
+  helpers.env = saved
   os.remove(path)
   return ok, code, out, err
+end
+
+-- A fresh copy of module name (required again) that sees wrap(real) for
+-- each of loop.await and loop.await_any; the loaded copy stays as it was.
+function helpers.require_with_waits(name, wrap)
+  local loop = require "hotline.loop"
+  local real_await, real_any = loop.await, loop.await_any
+  local original = package.loaded[name]
+  loop.await, loop.await_any = wrap(real_await), wrap(real_any)
+  package.loaded[name] = nil
+  local ok, fresh = pcall(require, name)
+  loop.await, loop.await_any = real_await, real_any
+  package.loaded[name] = original
+  assert(ok, fresh)
+  return fresh
 end
 
 -- Whether process pid still runs (and is not a zombie).

@@ -247,17 +247,23 @@ local function close_scope(me, scope, ok, ...)
   error(err, 0)
 end
 
+-- Raises, for the caller of fname, unless seconds is a number and fn a
+-- function (hotline.timeout's and hotline.timer's arguments).
+local function check_seconds_fn(fname, seconds, fn)
+  if type(seconds) ~= "number" or seconds ~= seconds then
+    error("bad argument #1 to '" .. fname .. "' (number expected, got " .. type(seconds) .. ")", 3)
+  end
+  if type(fn) ~= "function" then
+    error("bad argument #2 to '" .. fname .. "' (function expected, got " .. type(fn) .. ")", 3)
+  end
+end
+
 -- hotline.timeout(seconds, fn, ...): runs fn(...) in the running task with
 -- a deadline over all its waits. -> fn's results | nil, "timeout",
 -- "ETIMEDOUT" when the deadline passed first (its waits were ended as by
 -- a cancel, their cleanups ran). Errors from fn pass through.
 function task.timeout(seconds, fn, ...)
-  if type(seconds) ~= "number" or seconds ~= seconds then
-    error("bad argument #1 to 'timeout' (number expected, got " .. type(seconds) .. ")", 2)
-  end
-  if type(fn) ~= "function" then
-    error("bad argument #2 to 'timeout' (function expected, got " .. type(fn) .. ")", 2)
-  end
+  check_seconds_fn("timeout", seconds, fn)
   local me = loop.running()
   if not me then
     if loop.current() then
@@ -288,12 +294,7 @@ function Timer:cancel()
 end
 
 function task.timer(seconds, fn)
-  if type(seconds) ~= "number" or seconds ~= seconds then
-    error("bad argument #1 to 'timer' (number expected, got " .. type(seconds) .. ")", 2)
-  end
-  if type(fn) ~= "function" then
-    error("bad argument #2 to 'timer' (function expected, got " .. type(fn) .. ")", 2)
-  end
+  check_seconds_fn("timer", seconds, fn)
   local timer = setmetatable({ done = false }, Timer)
   timer.task = loop.spawn(function()
     loop.sleep(seconds)

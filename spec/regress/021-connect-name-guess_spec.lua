@@ -10,22 +10,14 @@ describe("s:connect with a name", function()
   it("looks it up without blocking when the port is a string", function()
     local l = assert(hotline.listen("127.0.0.1", 0))
     local _, port = l:getsockname()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write(string.format([[
+    local ok, _, _, err = helpers.run_source(string.format([[
       local hotline = require "hotline"
       local s = assert(hotline.socket("inet"))
       s:settimeout(5)
       assert(s:connect("localhost", "%d"))
       assert(s:getpeername() == "127.0.0.1")
       s:close()
-    ]], port))
-    f:close()
-    local saved = helpers.env
-    helpers.env = saved .. " HOTLINE_TRACE=1"
-    local ok, _, _, err = helpers.run_lua(path)
-    helpers.env = saved
-    os.remove(path)
+    ]], port), "HOTLINE_TRACE=1")
     l:close()
     assert.is_true(ok, err)
     assert.matches("%] ares_getaddrinfo%(localhost, " .. port .. "%)", err)

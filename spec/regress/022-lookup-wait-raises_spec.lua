@@ -14,8 +14,7 @@ local dns = require "spec.tools.dns"
 -- that a task makes while `armed` waits as usual, then raises.
 local armed = false
 local function fresh_resolver()
-  local real_await, real_any = loop.await, loop.await_any
-  local function wrap(real)
+  return helpers.require_with_waits("hotline.resolver", function(real)
     return function(...)
       local a, b, c = real(...)
       if armed then
@@ -24,15 +23,7 @@ local function fresh_resolver()
       end
       return a, b, c
     end
-  end
-  local original = package.loaded["hotline.resolver"]
-  loop.await, loop.await_any = wrap(real_await), wrap(real_any)
-  package.loaded["hotline.resolver"] = nil
-  local ok, fresh = pcall(require, "hotline.resolver")
-  loop.await, loop.await_any = real_await, real_any
-  package.loaded["hotline.resolver"] = original
-  assert(ok, fresh)
-  return fresh
+  end)
 end
 
 local guarded = _VERSION ~= "Lua 5.1" or jit ~= nil

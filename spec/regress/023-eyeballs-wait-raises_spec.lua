@@ -11,21 +11,12 @@ local dns = require "spec.tools.dns"
 -- hotline.eyeballs loaded afresh with its waits replaced: each wait waits
 -- as usual, then raises.
 local function fresh_eyeballs()
-  local real_await, real_any = loop.await, loop.await_any
-  local function wrap(real)
+  return helpers.require_with_waits("hotline.eyeballs", function(real)
     return function(...)
       real(...)
       error("cancelled", 0)
     end
-  end
-  local original = package.loaded["hotline.eyeballs"]
-  loop.await, loop.await_any = wrap(real_await), wrap(real_any)
-  package.loaded["hotline.eyeballs"] = nil
-  local ok, fresh = pcall(require, "hotline.eyeballs")
-  loop.await, loop.await_any = real_await, real_any
-  package.loaded["hotline.eyeballs"] = original
-  assert(ok, fresh)
-  return fresh
+  end)
 end
 
 -- A listener on ::1 that answers no SYN (backlog 0, its queue full).

@@ -7,9 +7,7 @@ local helpers = require "spec.helpers"
 
 describe("a name under .invalid given to s:bind or s:sendto", function()
   it("fails with EAI_NONAME without a getaddrinfo call", function()
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write([[
+    local ok, _, _, err = helpers.run_source([[
       local hotline = require "hotline"
       local s = assert(hotline.socket("inet", "dgram"))
       local ok, _, code = s:bind("no-such-host.invalid", 0)
@@ -18,13 +16,7 @@ describe("a name under .invalid given to s:bind or s:sendto", function()
       assert(ok == nil and code == "EAI_NONAME", code)
       s:close()
       io.stderr:write("done\n")
-    ]])
-    f:close()
-    local saved = helpers.env
-    helpers.env = saved .. " HOTLINE_TRACE=1"
-    local ok, _, _, err = helpers.run_lua(path)
-    helpers.env = saved
-    os.remove(path)
+    ]], "HOTLINE_TRACE=1")
     assert.is_true(ok, err)
     assert.matches("done", err)
     assert.not_matches("%] getaddrinfo%(", err)
